@@ -39,17 +39,21 @@ def _query_value(value: Any) -> str:
 
 
 def canonical_query_string(pairs: QueryPairs) -> str:
-    """Sorted, encoded ``k=v`` pairs joined with ``&``; also the query string that must be sent."""
-    flat: list[tuple[str, str]] = []
-    for key, value in pairs:
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            flat.extend((key, _query_value(v)) for v in value)
-        else:
-            flat.append((key, _query_value(value)))
-    flat.sort()
-    return "&".join(f"{encode(k)}={encode(v)}" for k, v in flat)
+    """Sorted, encoded ``k=v`` pairs joined with ``&``; also the query string that must be sent.
+
+    Like the SDK, pairs are sorted on their raw values (numbers as numbers), list values are sorted and
+    emitted as repeated keys, booleans become ``true``/``false``.
+    """
+    items = [(k, sorted(v) if isinstance(v, (list, tuple)) else v) for k, v in pairs if v is not None]
+    try:
+        items.sort()
+    except TypeError:  # values of mixed types under one key: fall back to their text
+        items.sort(key=lambda kv: (kv[0], str(kv[1])))
+    parts: list[str] = []
+    for key, value in items:
+        for single in value if isinstance(value, list) else [value]:
+            parts.append(f"{encode(key)}={encode(_query_value(single))}")
+    return "&".join(parts)
 
 
 def canonical_uri(path: str) -> str:
