@@ -1,0 +1,272 @@
+"""The one request path: credentials → project id → signed request → retry predicate → typed result.
+
+:class:`ModelArtsClient` has a sync driver (``requests``, imported lazily) and an async driver
+(``httpx.AsyncClient``); both run the same preparation, the same credential generators and the same
+decisions from :mod:`.http`. Only sending bytes differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_modelarts import __version__
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsConfigError
+from airflow_provider_modelarts.hooks import credentials as creds
+from airflow_provider_modelarts.hooks.connection import AUTH_AKSK, AUTH_ENV, ConnectionConfig
+from airflow_provider_modelarts.hooks.http import (
+    ApiRequest,
+    RawResponse,
+    backoff_delay,
+    error_for,
+    is_retryable,
+    retry_after_seconds,
+)
+
+log = logging.getLogger(__name__)
+Actions = Generator[tuple[str, Any], Any, Any]
+USER_AGENT = f"airflow-provider-modelarts/{__version__}"
+
+#: After this many consecutive signature rejections of one AK in this process, stop sending with it for
+#: LOCKOUT_GUARD_SECONDS: Huawei locks an AK after more than 5 consecutive bad signatures.
+LOCKOUT_GUARD_FAILURES = 3
+LOCKOUT_GUARD_SECONDS = 300.0
+_auth_failures: dict[str, tuple[int, float]] = {}
+_auth_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after one attempt."""
+
+    action: str  # "return", "retry", "reauth", "raise"
+    delay: float = 0.0
+    error: Exception | None = None
+
+
+class ModelArtsClient:
+    """Authenticated access to one ModelArts endpoint (v1 paths contain ``{project_id}``).
+
+    :param config: a validated connection.
+    """
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self.credentials = creds.credentials_for(config)
+        self._session: Any = None
+        self.retries_made = 0
+
+    # ------------------------------------------------------------------ shared, transport-free steps
+    def _base_url(self, base: str) -> str:
+        return {"modelarts": self.config.modelarts_endpoint, "iam": self.config.iam_endpoint,
+                "metadata": self.config.metadata_endpoint}[base]
+
+    @property
+    def project_id(self) -> str | None:
+        return self.config.project_id or self.credentials.project_id or creds.cached_project_id(self._project_key)
+
+    @property
+    def _project_key(self) -> tuple:
+        return (self.config.iam_endpoint, self.config.region, self.credentials.identity)
+
+    def _ready_steps(self) -> Generator[ApiRequest, RawResponse, None]:
+        """Credentials, then the project id (discovered by region name when not configured)."""
+        yield from self.credentials.refresh()
+        if self.project_id:
+            return
+        response = yield ApiRequest("GET", "/v3/projects", query=[("name", self.config.region)], base="iam",
+                                    operation="discover project id")
+        projects = response.json().get("projects") or []
+        if len(projects) != 1:
+            found = ", ".join(p.get("name", "?") for p in projects) or "none"
+            raise ModelArtsConfigError(
+                f"Connection {self.config.conn_id!r}: field 'project_id': could not discover it — IAM lists "
+                f"{len(projects)} projects named {self.config.region!r} ({found}); set 'project_id' in the extra")
+        creds.cache_project_id(self._project_key, projects[0]["id"])
+
+    def prepare(self, request: ApiRequest) -> Prepared:
+        base_url = self._base_url(request.base)
+        path = request.path.replace("{project_id}", self.project_id or "")
+        split = urlsplit(base_url)
+        full_path = split.path.rstrip("/") + path
+        body = request.body_bytes()
+        headers = {"User-Agent": USER_AGENT, **request.headers}
+        if body or request.base != "metadata":
+            headers.setdefault("Content-Type", "application/json")
+        if request.authenticated:
+            if request.base == "modelarts" and self.project_id:
+                headers["X-Project-Id"] = self.project_id
+            headers, query = self.credentials.authorize(method=request.method, host=split.netloc, path=full_path,
+                                                        query=list(request.query), headers=headers, body=body)
+        else:
+            from airflow_provider_modelarts.signer import canonical_query_string
+
+            headers["Host"] = split.netloc
+            query = canonical_query_string(request.query)
+        url = f"{split.scheme}://{split.netloc}{full_path}" + (f"?{query}" if query else "")
+        return Prepared(request.method, url, headers, body)
+
+    def _guard_lockout(self) -> None:
+        if self.credentials.auth_type not in (AUTH_AKSK, AUTH_ENV):
+            return
+        with _auth_lock:
+            count, since = _auth_failures.get(self.credentials.identity, (0, 0.0))
+        if count >= LOCKOUT_GUARD_FAILURES and time.monotonic() - since < LOCKOUT_GUARD_SECONDS:
+            raise ModelArtsAuthError(
+                f"not sent: this access key's signature was rejected {count} times in a row in this process; "
+                "fix the connection's AK/SK (or the clock) — Huawei locks an AK after more than 5 bad signatures",
+                http_status=0, operation="guard")
+
+    def _record_auth(self, ok: bool) -> None:
+        if self.credentials.auth_type not in (AUTH_AKSK, AUTH_ENV):
+            return
+        with _auth_lock:
+            if ok:
+                _auth_failures.pop(self.credentials.identity, None)
+            else:
+                count, since = _auth_failures.get(self.credentials.identity, (0, time.monotonic()))
+                _auth_failures[self.credentials.identity] = (count + 1, since)
+
+    def decide(self, request: ApiRequest, attempt: int, *, response: RawResponse | None = None,
+               exc: Exception | None = None, reauthed: bool = False) -> Decision:
+        max_retries = self.config.max_retries if request.base != "metadata" else 0
+        if exc is not None:
+            connect_failed, transport_failed = _classify_transport_error(exc)
+            err: Exception = ModelArtsApiError(f"{type(exc).__name__}: {exc}", operation=request.operation)
+            retryable = is_retryable(request=request, connect_failed=connect_failed, transport_failed=transport_failed)
+            retry_after = None
+        else:
+            assert response is not None
+            api_err = error_for(response, operation=request.operation, auth_type=self.credentials.auth_type)
+            if request.authenticated and request.base != "metadata":
+                self._record_auth(not (api_err and api_err.http_status == 401))
+            if api_err is None:
+                return Decision("return")
+            if (isinstance(api_err, ModelArtsAuthError) and api_err.http_status == 401 and not reauthed
+                    and request.authenticated and self.credentials.invalidate()):
+                return Decision("reauth")
+            err = api_err
+            retryable = is_retryable(request=request, error=api_err)
+            retry_after = retry_after_seconds(response)
+        if retryable and attempt < max_retries:
+            delay = backoff_delay(attempt, base=self.config.retry_backoff, maximum=self.config.retry_max_delay,
+                                  retry_after=retry_after)
+            log.warning("ModelArts %s failed (%s); retry %d/%d in %.1fs", request.operation or request.method, err,
+                        attempt + 1, max_retries, delay)
+            return Decision("retry", delay=delay, error=err)
+        return Decision("raise", error=err)
+
+    # ------------------------------------------------------------------ the request path, as a generator
+    # It yields primitive actions — ("send", Prepared) answered with a RawResponse or the transport
+    # exception, and ("sleep", seconds) — so the sync and async drivers below only execute them.
+    def _steps(self, steps: Generator[ApiRequest, RawResponse, None]) -> Actions:
+        """Run a credential/discovery generator through the request path."""
+        try:
+            request = next(steps)
+            while True:
+                request = steps.send((yield from self._exchange(request)))
+        except StopIteration:
+            return None
+
+    def _exchange(self, request: ApiRequest) -> Actions:
+        reauthed = False
+        attempt = 0
+        while True:
+            if request.authenticated:
+                self._guard_lockout()
+            outcome = yield ("send", self.prepare(request))
+            if isinstance(outcome, BaseException):
+                decision = self.decide(request, attempt, exc=outcome)
+            else:
+                decision = self.decide(request, attempt, response=outcome, reauthed=reauthed)
+            if decision.action == "return":
+                return outcome
+            if decision.action == "reauth":
+                reauthed = True
+                yield from self._steps(self.credentials.refresh())
+                continue
+            if decision.action == "raise":
+                raise decision.error  # type: ignore[misc]
+            self.retries_made += 1
+            attempt += 1
+            yield ("sleep", decision.delay)
+
+    def _request_steps(self, request: ApiRequest) -> Actions:
+        yield from self._steps(self._ready_steps())
+        return (yield from self._exchange(request))
+
+    # ------------------------------------------------------------------ sync driver
+    def _send_sync(self, prepared: Prepared) -> RawResponse:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        resp = self._session.request(prepared.method, prepared.url, headers=prepared.headers,
+                                     data=prepared.body or None, verify=self.config.verify, allow_redirects=False,
+                                     timeout=(self.config.connect_timeout, self.config.read_timeout))
+        return RawResponse(resp.status_code, dict(resp.headers), resp.content)
+
+    def call(self, request: ApiRequest) -> RawResponse:
+        """Send one request (sync), after making sure credentials and project id are ready."""
+        actions = self._request_steps(request)
+        result: Any = None
+        try:
+            while True:
+                kind, arg = actions.send(result)
+                if kind == "sleep":
+                    time.sleep(arg)
+                    result = None
+                    continue
+                try:
+                    result = self._send_sync(arg)
+                except OSError as exc:  # requests' transport errors derive from IOError
+                    result = exc
+        except StopIteration as done:
+            return done.value
+
+    # ------------------------------------------------------------------ async driver
+    async def acall(self, request: ApiRequest) -> RawResponse:
+        """Send one request without blocking the event loop (httpx.AsyncClient, same steps)."""
+        import httpx
+
+        timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
+        actions = self._request_steps(request)
+        result: Any = None
+        async with httpx.AsyncClient(timeout=timeout, verify=self.config.verify, follow_redirects=False) as client:
+            try:
+                while True:
+                    kind, arg = actions.send(result)
+                    if kind == "sleep":
+                        await asyncio.sleep(arg)
+                        result = None
+                        continue
+                    try:
+                        resp = await client.request(arg.method, arg.url, headers=arg.headers, content=arg.body or None)
+                        result = RawResponse(resp.status_code, dict(resp.headers), resp.content)
+                    except httpx.TransportError as exc:
+                        result = exc
+            except StopIteration as done:
+                return done.value
+
+
+def _classify_transport_error(exc: Exception) -> tuple[bool, bool]:
+    """(connect_failed, transport_failed) for an exception of requests or httpx."""
+    name = type(exc).__name__
+    text = repr(exc)
+    if name in ("ConnectTimeout", "ConnectError") or "NewConnectionError" in text or "ConnectionRefused" in text:
+        return True, False
+    return False, True

@@ -1,0 +1,206 @@
+"""Airflow connection → validated :class:`ConnectionConfig`.
+
+Validation happens when the connection is loaded and raises one :class:`ModelArtsConfigError` naming the
+connection id and the field. Secrets are kept out of ``repr`` and out of every message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_modelarts.exceptions import ModelArtsConfigError
+
+AUTH_AKSK = "aksk"
+AUTH_PASSWORD = "password"
+AUTH_ENV = "env"
+AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD, AUTH_ENV)
+
+DEFAULT_METADATA_ENDPOINT = "http://169.254.169.254"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_BACKOFF = 1.0
+DEFAULT_RETRY_MAX_DELAY = 30.0
+
+# Endpoints that do not follow https://modelarts.{region}.myhuaweicloud.com (shared/modelarts-api.md §1).
+_MODELARTS_ENDPOINT_EXCEPTIONS = {"ap-southeast-1": "https://modelarts.ap-southeast-1.myhuaweicloud.cn"}
+
+KNOWN_EXTRAS = {
+    "region",
+    "project_id",
+    "auth_type",
+    "domain_name",
+    "security_token",
+    "modelarts_endpoint",
+    "iam_endpoint",
+    "metadata_endpoint",
+    "verify",
+    "timeout",
+    "connect_timeout",
+    "max_retries",
+    "retry_backoff",
+    "retry_max_delay",
+    "console_url",
+}
+
+
+def default_modelarts_endpoint(region: str) -> str:
+    return _MODELARTS_ENDPOINT_EXCEPTIONS.get(region, f"https://modelarts.{region}.myhuaweicloud.com")
+
+
+def default_iam_endpoint(region: str) -> str:
+    return os.environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT") or f"https://iam.{region}.myhuaweicloud.com"
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Everything the hook needs from an Airflow connection of type ``modelarts``.
+
+    :param conn_id: the Airflow connection id (used in error messages).
+    :param auth_type: ``aksk``, ``password`` or ``env``.
+    :param region: Huawei Cloud region id, e.g. ``cn-north-4``.
+    :param login: AK (aksk) or IAM user name (password).
+    :param secret: SK (aksk) or IAM password (password).
+    """
+
+    conn_id: str
+    auth_type: str
+    region: str
+    login: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    project_id: str | None = None
+    domain_name: str | None = None
+    security_token: str | None = field(default=None, repr=False)
+    modelarts_endpoint: str = ""
+    iam_endpoint: str = ""
+    metadata_endpoint: str = DEFAULT_METADATA_ENDPOINT
+    verify: bool | str = True
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF
+    retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY
+    console_url: str | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.secret, self.security_token) if s]
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> ConnectionConfig:
+        """Build from an Airflow ``Connection`` (SDK or ORM; only attributes are read)."""
+        conn_id = getattr(conn, "conn_id", None) or "<unnamed>"
+        return cls.from_values(
+            conn_id=conn_id,
+            login=getattr(conn, "login", None),
+            password=getattr(conn, "password", None),
+            extra=getattr(conn, "extra", None),
+        )
+
+    @classmethod
+    def from_values(
+        cls, *, conn_id: str, login: str | None, password: str | None, extra: str | dict | None
+    ) -> ConnectionConfig:
+        def fail(field_name: str, expected: str) -> ModelArtsConfigError:
+            return ModelArtsConfigError(f"Connection {conn_id!r}: field {field_name!r}: {expected}")
+
+        extras = _parse_extra(extra, fail)
+        unknown = sorted(set(extras) - KNOWN_EXTRAS)
+        if unknown:
+            raise fail(unknown[0], f"unknown extra field; known fields are {', '.join(sorted(KNOWN_EXTRAS))}")
+
+        def text(name: str) -> str | None:
+            value = extras.get(name)
+            if value is None or value == "":
+                return None
+            if not isinstance(value, str):
+                raise fail(name, f"expected a string, got {type(value).__name__}")
+            return value.strip()
+
+        def number(name: str, default: float, *, minimum: float = 0.0, integer: bool = False) -> Any:
+            value = extras.get(name)
+            if value is None or value == "":
+                return default
+            try:
+                parsed = int(value) if integer else float(value)
+            except (TypeError, ValueError):
+                raise fail(name, f"expected a number, got {value!r}") from None
+            if parsed < minimum:
+                raise fail(name, f"expected a number >= {minimum}, got {value!r}")
+            return parsed
+
+        region = text("region")
+        if not region:
+            raise fail("region", "required (the Huawei Cloud region id, e.g. 'cn-north-4')")
+        login = login or None
+        password = password or None
+        domain_name = text("domain_name")
+        auth_type = text("auth_type")
+        if auth_type is None:
+            auth_type = infer_auth_type(login=login, password=password, domain_name=domain_name)
+        auth_type = auth_type.lower()
+        if auth_type not in AUTH_TYPES:
+            raise fail("auth_type", f"expected one of {', '.join(AUTH_TYPES)}, got {auth_type!r}")
+        if auth_type == AUTH_AKSK and not (login and password):
+            raise fail("login/password", "auth_type 'aksk' needs the access key (AK) as login and the secret key (SK) as password")
+        if auth_type == AUTH_PASSWORD:
+            if not (login and password):
+                raise fail("login/password", "auth_type 'password' needs the IAM user name as login and its password")
+            if not domain_name:
+                domain_name = login  # an account's main user: user name = account (domain) name
+        verify_raw = extras.get("verify", True)
+        if isinstance(verify_raw, str) and verify_raw.lower() in ("true", "false"):
+            verify_raw = verify_raw.lower() == "true"
+        if not isinstance(verify_raw, (bool, str)):
+            raise fail("verify", "expected true, false or a CA bundle path")
+        endpoint = text("modelarts_endpoint") or default_modelarts_endpoint(region)
+        iam = text("iam_endpoint") or default_iam_endpoint(region)
+        for name, url in (("modelarts_endpoint", endpoint), ("iam_endpoint", iam)):
+            if not url.startswith(("http://", "https://")):
+                raise fail(name, f"expected an http(s) URL, got {url!r}")
+        return cls(
+            conn_id=conn_id,
+            auth_type=auth_type,
+            region=region,
+            login=login,
+            secret=password,
+            project_id=text("project_id"),
+            domain_name=domain_name,
+            security_token=text("security_token"),
+            modelarts_endpoint=endpoint.rstrip("/"),
+            iam_endpoint=iam.rstrip("/"),
+            metadata_endpoint=(text("metadata_endpoint") or DEFAULT_METADATA_ENDPOINT).rstrip("/"),
+            verify=verify_raw,
+            connect_timeout=number("connect_timeout", DEFAULT_CONNECT_TIMEOUT, minimum=0.1),
+            read_timeout=number("timeout", DEFAULT_READ_TIMEOUT, minimum=0.1),
+            max_retries=number("max_retries", DEFAULT_MAX_RETRIES, integer=True),
+            retry_backoff=number("retry_backoff", DEFAULT_RETRY_BACKOFF),
+            retry_max_delay=number("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
+            console_url=text("console_url"),
+        )
+
+
+def infer_auth_type(*, login: str | None, password: str | None, domain_name: str | None) -> str:
+    """``domain_name`` set → password; login and password set → aksk; nothing → env."""
+    if domain_name:
+        return AUTH_PASSWORD
+    if login or password:
+        return AUTH_AKSK
+    return AUTH_ENV
+
+
+def _parse_extra(extra: str | dict | None, fail: Any) -> dict[str, Any]:
+    if extra is None or extra == "":
+        return {}
+    if isinstance(extra, dict):
+        return dict(extra)
+    try:
+        parsed = json.loads(extra)
+    except ValueError as err:
+        raise fail("extra", f"expected a JSON object ({err.msg} at position {err.pos})") from None
+    if not isinstance(parsed, dict):
+        raise fail("extra", f"expected a JSON object, got {type(parsed).__name__}")
+    return parsed

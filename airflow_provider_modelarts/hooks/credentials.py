@@ -1,0 +1,287 @@
+"""Credentials for the three ways in of the ModelArts SDK's ``Session``.
+
+Acquiring credentials may take HTTP calls (an IAM token, the metadata service). Those are written once, as
+generators that *yield* :class:`ApiRequest` objects and receive the successful :class:`RawResponse`; the
+sync and async clients drive the same generator with their own transport. Acquired credentials are cached
+per process, so a steady state makes no auth calls (AK/SK) or one per token lifetime (password).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_modelarts import signer
+from airflow_provider_modelarts.exceptions import ModelArtsAuthError, ModelArtsConfigError
+from airflow_provider_modelarts.hooks.connection import AUTH_AKSK, AUTH_ENV, AUTH_PASSWORD, ConnectionConfig
+from airflow_provider_modelarts.hooks.http import ApiRequest, RawResponse
+
+Steps = Generator[ApiRequest, RawResponse, None]
+
+ENV_AK = "HUAWEICLOUD_SDK_AK"
+ENV_SK = "HUAWEICLOUD_SDK_SK"
+ENV_SECURITY_TOKEN = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
+METADATA_TOKEN_PATH = "/meta-data/latest/api/token"
+METADATA_SECURITYKEY_PATH = "/openstack/latest/securitykey"
+#: Refresh temporary credentials when less than this remains (huaweicloudsdkcore: 40 minutes) …
+REFRESH_MARGIN_SECONDS = 40 * 60
+#: … or less than this share of their lifetime, for short-lived ones.
+REFRESH_MARGIN_SHARE = 1 / 3
+
+_cache_lock = threading.Lock()
+_CACHE: dict[tuple, Any] = {}
+
+
+def mask(*values: str | None) -> None:
+    """Register secrets with Airflow's secrets masker (no-op outside Airflow)."""
+    try:
+        from airflow.providers.common.compat.sdk import mask_secret
+    except ImportError:  # pragma: no cover - very old compat
+        return
+    for value in values:
+        if value:
+            mask_secret(value)
+
+
+def fingerprint(*parts: str | None) -> str:
+    return hashlib.sha256("\0".join(p or "" for p in parts).encode()).hexdigest()[:16]
+
+
+def parse_expiry(value: str) -> float:
+    """``2019-02-13T06:52:13.855000Z`` → epoch seconds."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _needs_refresh(expires_at: float, issued_at: float, now: float) -> bool:
+    margin = min(REFRESH_MARGIN_SECONDS, (expires_at - issued_at) * REFRESH_MARGIN_SHARE)
+    return expires_at - now <= margin
+
+
+@dataclass
+class AkSk:
+    """A (possibly temporary) access key pair."""
+
+    access: str
+    secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    expires_at: float | None = None
+    issued_at: float = field(default_factory=time.time)
+
+
+class Credentials:
+    """Base class: ``refresh()`` steps, then ``authorize()`` each request."""
+
+    auth_type = ""
+    #: project id that came with the credentials (token scope, env), if any
+    project_id: str | None = None
+
+    def refresh(self) -> Steps:
+        """Acquire or renew credentials if needed (yields requests to send, receives their responses)."""
+        return
+        yield  # pragma: no cover - makes this a generator
+
+    def invalidate(self) -> bool:
+        """Forget cached credentials after a 401; True if fetching new ones may help."""
+        return False
+
+    def authorize(
+        self, *, method: str, host: str, path: str, query: Sequence[tuple[str, Any]], headers: Mapping[str, str], body: bytes
+    ) -> tuple[dict[str, str], str]:
+        raise NotImplementedError
+
+    @property
+    def identity(self) -> str:
+        """A non-secret fingerprint of who we are (cache keys, lock-out guard)."""
+        raise NotImplementedError
+
+
+class AkSkCredentials(Credentials):
+    """Sign every request with SDK-HMAC-SHA256; add ``X-Security-Token`` for temporary keys."""
+
+    auth_type = AUTH_AKSK
+
+    def __init__(self, keys: AkSk | None = None) -> None:
+        self.keys = keys
+
+    def authorize(self, *, method, host, path, query, headers, body):
+        if self.keys is None:
+            raise ModelArtsAuthError("no access key available", operation="sign")
+        out = dict(headers)
+        if self.keys.security_token:
+            out["X-Security-Token"] = self.keys.security_token
+        return signer.sign(method=method, host=host, path=path, query=query, headers=out, body=body,
+                           access_key=self.keys.access, secret_key=self.keys.secret)
+
+    @property
+    def identity(self) -> str:
+        return fingerprint("aksk", self.keys.access if self.keys else None, self.keys.secret if self.keys else None)
+
+
+class StaticAkSkCredentials(AkSkCredentials):
+    def __init__(self, access: str, secret: str, security_token: str | None = None,
+                 project_id: str | None = None) -> None:
+        super().__init__(AkSk(access, secret, security_token))
+        self.project_id = project_id
+
+
+class PasswordCredentials(Credentials):
+    """IAM user + password → a project-scoped token (``X-Auth-Token``), cached per process."""
+
+    auth_type = AUTH_PASSWORD
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self._key = ("token", config.iam_endpoint, config.domain_name, config.login, config.project_id or config.region,
+                     fingerprint(config.secret))
+
+    def _cached(self) -> dict | None:
+        with _cache_lock:
+            return _CACHE.get(self._key)
+
+    @property
+    def project_id(self) -> str | None:  # type: ignore[override]
+        cached = self._cached()
+        return cached["project_id"] if cached else None
+
+    def refresh(self) -> Steps:
+        cached = self._cached()
+        if cached and not _needs_refresh(cached["expires_at"], cached["issued_at"], time.time()):
+            return
+        scope = {"id": self.config.project_id} if self.config.project_id else {"name": self.config.region}
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": self.config.login,
+                            "password": self.config.secret,
+                            "domain": {"name": self.config.domain_name},
+                        }
+                    },
+                },
+                "scope": {"project": scope},
+            }
+        }
+        response = yield ApiRequest("POST", "/v3/auth/tokens", query=[("nocatalog", "true")], body=body, base="iam",
+                                    authenticated=False, operation="get IAM token",
+                                    headers={"Content-Type": "application/json;charset=utf8"})
+        token = response.header("X-Subject-Token")
+        data = response.json().get("token") or {}
+        if not token or "expires_at" not in data:
+            raise ModelArtsAuthError("IAM answered without X-Subject-Token or expires_at", http_status=response.status,
+                                     operation="get IAM token")
+        mask(token)
+        project = (data.get("project") or {}).get("id")
+        with _cache_lock:
+            _CACHE[self._key] = {"token": token, "expires_at": parse_expiry(data["expires_at"]),
+                                 "issued_at": time.time(), "project_id": project}
+
+    def invalidate(self) -> bool:
+        with _cache_lock:
+            return _CACHE.pop(self._key, None) is not None
+
+    def authorize(self, *, method, host, path, query, headers, body):
+        cached = self._cached()
+        if not cached:
+            raise ModelArtsAuthError("no IAM token available", operation="authorize")
+        out = dict(headers)
+        out["X-Auth-Token"] = cached["token"]
+        out.setdefault("Host", host)
+        return out, signer.canonical_query_string(query)
+
+    @property
+    def identity(self) -> str:
+        return fingerprint(*map(str, self._key))
+
+
+class EnvCredentials(AkSkCredentials):
+    """The no-argument ``Session()``: environment variables, then the instance metadata service (§4.5)."""
+
+    auth_type = AUTH_ENV
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        super().__init__(None)
+        self.config = config
+        self._key = ("metadata", config.metadata_endpoint)
+        ak, sk = os.environ.get(ENV_AK), os.environ.get(ENV_SK)
+        if ak and sk:
+            token = os.environ.get(ENV_SECURITY_TOKEN) or None
+            mask(sk, token)
+            self.keys = AkSk(ak, sk, token)
+            self.project_id = os.environ.get(ENV_PROJECT_ID) or None
+            self.source = "environment"
+        else:
+            self.source = "metadata"
+
+    def refresh(self) -> Steps:
+        if self.source == "environment":
+            return
+        with _cache_lock:
+            cached: AkSk | None = _CACHE.get(self._key)
+        if cached and cached.expires_at and not _needs_refresh(cached.expires_at, cached.issued_at, time.time()):
+            self.keys = cached
+            return
+        tried = (f"environment variables {ENV_AK}/{ENV_SK} (not set), then the metadata service at "
+                 f"{self.config.metadata_endpoint}")
+        try:
+            token_response = yield ApiRequest(
+                "PUT", METADATA_TOKEN_PATH, base="metadata", authenticated=False, operation="metadata token",
+                headers={"X-Metadata-Token-Ttl-Seconds": "21600"})
+            key_response = yield ApiRequest(
+                "GET", METADATA_SECURITYKEY_PATH, base="metadata", authenticated=False, operation="metadata securitykey",
+                headers={"X-Metadata-Token": token_response.body.decode().strip()})
+        except ModelArtsAuthError as err:
+            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
+                                       f"{err.message}") from None
+        except Exception as err:
+            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
+                                       f"{type(err).__name__}: {err}") from None
+        credential = key_response.json().get("credential") or {}
+        try:
+            keys = AkSk(credential["access"], credential["secret"], credential.get("securitytoken"),
+                        parse_expiry(credential["expires_at"]))
+        except (KeyError, ValueError):
+            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: the metadata service returned no "
+                                       "usable temporary credential") from None
+        mask(keys.secret, keys.security_token)
+        with _cache_lock:
+            _CACHE[self._key] = keys
+        self.keys = keys
+
+    def invalidate(self) -> bool:
+        if self.source == "environment":
+            return False
+        with _cache_lock:
+            return _CACHE.pop(self._key, None) is not None
+
+
+def credentials_for(config: ConnectionConfig) -> Credentials:
+    if config.auth_type == AUTH_AKSK:
+        return StaticAkSkCredentials(config.login or "", config.secret or "", config.security_token)
+    if config.auth_type == AUTH_PASSWORD:
+        return PasswordCredentials(config)
+    return EnvCredentials(config)
+
+
+def cached_project_id(key: tuple) -> str | None:
+    with _cache_lock:
+        return _CACHE.get(("project",) + key)
+
+
+def cache_project_id(key: tuple, project_id: str) -> None:
+    with _cache_lock:
+        _CACHE[("project",) + key] = project_id
+
+
+def clear_caches() -> None:
+    """Forget every cached token, temporary key and project id (tests, key rotation)."""
+    with _cache_lock:
+        _CACHE.clear()

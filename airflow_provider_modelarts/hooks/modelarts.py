@@ -1,0 +1,171 @@
+"""``ModelArtsHook``: an Airflow connection of type ``modelarts`` → an authenticated ModelArts client."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, TypeVar
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_modelarts.hooks import api_v1 as api
+from airflow_provider_modelarts.hooks.client import ModelArtsClient
+from airflow_provider_modelarts.hooks.connection import ConnectionConfig
+from airflow_provider_modelarts.hooks.credentials import mask
+from airflow_provider_modelarts.models import (
+    AiEngine,
+    BuiltInAlgorithm,
+    ByteLogChunk,
+    JobSummary,
+    JobVersion,
+    LogChunk,
+    ResourceSpec,
+)
+
+T = TypeVar("T")
+
+
+class ModelArtsHook(BaseHook):
+    """Talk to Huawei Cloud ModelArts (v1 training jobs) with the credentials of an Airflow connection.
+
+    The connection (type ``modelarts``) carries AK/SK or an IAM user/password in login/password, and
+    ``region`` (required), ``project_id``, ``auth_type`` (``aksk`` | ``password`` | ``env``), ``domain_name``,
+    ``security_token``, ``modelarts_endpoint``, ``iam_endpoint``, ``metadata_endpoint``, ``verify``,
+    ``timeout``, ``connect_timeout``, ``max_retries``, ``retry_backoff``, ``retry_max_delay`` in its extra.
+
+    Every method has an ``a``-prefixed async twin where a trigger needs it; both use one request path.
+
+    :param modelarts_conn_id: the connection id, ``modelarts_default`` by default.
+    """
+
+    conn_name_attr = "modelarts_conn_id"
+    default_conn_name = "modelarts_default"
+    conn_type = "modelarts"
+    hook_name = "Huawei Cloud ModelArts"
+
+    def __init__(self, modelarts_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.modelarts_conn_id = modelarts_conn_id
+        self._lookups: dict[str, Any] = {}
+        self._aclient: ModelArtsClient | None = None
+
+    # ------------------------------------------------------------------ connection
+    @staticmethod
+    def _config_from(conn: Any) -> ConnectionConfig:
+        config = ConnectionConfig.from_connection(conn)
+        mask(*config.secrets)
+        return config
+
+    @cached_property
+    def config(self) -> ConnectionConfig:
+        return self._config_from(self.get_connection(self.modelarts_conn_id))
+
+    @cached_property
+    def client(self) -> ModelArtsClient:
+        return ModelArtsClient(self.config)
+
+    async def aclient(self) -> ModelArtsClient:
+        """The client for async use; the connection is fetched the Airflow-3-safe way (triggerer)."""
+        if self._aclient is None:
+            from airflow.providers.common.compat.connection import get_async_connection
+
+            conn = await get_async_connection(self.modelarts_conn_id, hook=self)
+            self._aclient = ModelArtsClient(self._config_from(conn))
+        return self._aclient
+
+    def run(self, operation: api.Operation[T]) -> T:
+        return operation.parse(self.client.call(operation.request).json())
+
+    async def arun(self, operation: api.Operation[T]) -> T:
+        client = await self.aclient()
+        return operation.parse((await client.acall(operation.request)).json())
+
+    @property
+    def project_id(self) -> str | None:
+        return self.client.project_id
+
+    # ------------------------------------------------------------------ jobs and versions
+    def create_training_job(self, body: dict[str, Any]) -> JobVersion:
+        return self.run(api.create_job(body))
+
+    def create_job_version(self, job_id: int | str, body: dict[str, Any]) -> JobVersion:
+        return self.run(api.create_version(job_id, body))
+
+    def list_training_jobs(self, **kwargs: Any) -> tuple[int, list[JobSummary]]:
+        return self.run(api.list_jobs(**kwargs))
+
+    def find_job_by_name(self, job_name: str) -> JobSummary | None:
+        """The job whose name is exactly ``job_name`` (the list API searches substrings)."""
+        page = 1
+        while True:
+            total, jobs = self.run(api.list_jobs(search_content=job_name, per_page=100, page=page))
+            for job in jobs:
+                if job.job_name == job_name:
+                    return job
+            if page * 100 >= total or not jobs:
+                return None
+            page += 1
+
+    def get_job_version(self, job_id: int | str, version_id: int | str) -> JobVersion:
+        return self.run(api.get_version(job_id, version_id))
+
+    async def aget_job_version(self, job_id: int | str, version_id: int | str) -> JobVersion:
+        return await self.arun(api.get_version(job_id, version_id))
+
+    def list_job_versions(self, job_id: int | str) -> list[JobVersion]:
+        return self.run(api.list_versions(job_id))
+
+    def stop_job_version(self, job_id: int | str, version_id: int | str) -> None:
+        self.run(api.stop_version(job_id, version_id))
+
+    async def astop_job_version(self, job_id: int | str, version_id: int | str) -> None:
+        await self.arun(api.stop_version(job_id, version_id))
+
+    def delete_training_job(self, job_id: int | str) -> None:
+        self.run(api.delete_job(job_id))
+
+    def delete_job_version(self, job_id: int | str, version_id: int | str) -> None:
+        self.run(api.delete_version(job_id, version_id))
+
+    def update_job_description(self, job_id: int | str, job_desc: str) -> None:
+        self.run(api.update_description(job_id, job_desc))
+
+    # ------------------------------------------------------------------ logs
+    def get_log_file_names(self, job_id: int | str, version_id: int | str) -> list[str]:
+        return self.run(api.log_file_names(job_id, version_id))
+
+    async def aget_log_file_names(self, job_id: int | str, version_id: int | str) -> list[str]:
+        return await self.arun(api.log_file_names(job_id, version_id))
+
+    def get_aom_log(self, job_id: int | str, version_id: int | str, **kwargs: Any) -> LogChunk:
+        return self.run(api.aom_log(job_id, version_id, **kwargs))
+
+    async def aget_aom_log(self, job_id: int | str, version_id: int | str, **kwargs: Any) -> LogChunk:
+        return await self.arun(api.aom_log(job_id, version_id, **kwargs))
+
+    def get_byte_log(self, job_id: int | str, version_id: int | str, **kwargs: Any) -> ByteLogChunk:
+        return self.run(api.byte_log(job_id, version_id, **kwargs))
+
+    # ------------------------------------------------------------------ lookups (cached per hook)
+    def _lookup(self, key: str, operation: api.Operation[T]) -> T:
+        if key not in self._lookups:
+            self._lookups[key] = self.run(operation)
+        return self._lookups[key]
+
+    def get_resource_specs(self) -> list[ResourceSpec]:
+        return self._lookup("specs", api.resource_specs())
+
+    def get_ai_engines(self) -> list[AiEngine]:
+        return self._lookup("engines", api.ai_engines())
+
+    def get_built_in_algorithms(self) -> list[BuiltInAlgorithm]:
+        return self._lookup("algorithms", api.built_in_algorithms())
+
+    # ------------------------------------------------------------------ Airflow UI
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call: list jobs, one per page."""
+        try:
+            total, _ = self.run(api.list_jobs(per_page=1))
+        except Exception as err:
+            return False, str(err)
+        return True, (f"Connected to ModelArts in region {self.config.region}, project {self.project_id} "
+                      f"({self.config.auth_type} auth); {total} training jobs")

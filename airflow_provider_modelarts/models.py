@@ -1,0 +1,273 @@
+"""Value objects shared by the sync hook, the async hook, the trigger and the emulator.
+
+They are plain frozen dataclasses built from API bodies (``from_api``) and, where they travel through
+trigger events or XCom, serialisable (``to_json`` / ``from_json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+def parse_id(value: Any, *, field_name: str = "id") -> int:
+    """v1 ids are Longs that arrive as numbers or as strings (``shared/modelarts-api.md`` §2.4)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{field_name} must be an integer id, got {value!r}")
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{field_name} must be an integer id, got {value!r}") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+class Outcome(str, Enum):
+    """What a status code means to a waiting task."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+# code -> (name, outcome); §2.11. 9 KILLING is transitional (it ends in 12/13), 20 keeps waiting.
+_STATUS_TABLE: dict[int, tuple[str, Outcome]] = {
+    0: ("JOBSTAT_UNKNOWN", Outcome.RUNNING),
+    1: ("JOBSTAT_INIT", Outcome.RUNNING),
+    2: ("JOBSTAT_IMAGE_CREATING", Outcome.RUNNING),
+    3: ("JOBSTAT_IMAGE_FAILED", Outcome.FAILED),
+    4: ("JOBSTAT_SUBMIT_TRYING", Outcome.RUNNING),
+    5: ("JOBSTAT_SUBMIT_FAILED", Outcome.FAILED),
+    6: ("JOBSTAT_DELETE_FAILED", Outcome.FAILED),
+    7: ("JOBSTAT_WAITING", Outcome.RUNNING),
+    8: ("JOBSTAT_RUNNING", Outcome.RUNNING),
+    9: ("JOBSTAT_KILLING", Outcome.RUNNING),
+    10: ("JOBSTAT_COMPLETED", Outcome.SUCCESS),
+    11: ("JOBSTAT_FAILED", Outcome.FAILED),
+    12: ("JOBSTAT_KILLED", Outcome.STOPPED),
+    13: ("JOBSTAT_CANCELED", Outcome.STOPPED),
+    14: ("JOBSTAT_LOST", Outcome.FAILED),
+    15: ("JOBSTAT_SCALING", Outcome.RUNNING),
+    16: ("JOBSTAT_SUBMIT_MODEL_FAILED", Outcome.FAILED),
+    17: ("JOBSTAT_DEPLOY_SERVICE_FAILED", Outcome.FAILED),
+    18: ("JOBSTAT_CHECK_INIT", Outcome.RUNNING),
+    19: ("JOBSTAT_CHECK_RUNNING", Outcome.RUNNING),
+    20: ("JOBSTAT_CHECK_RUNNING_COMPLETED", Outcome.RUNNING),
+    21: ("JOBSTAT_CHECK_FAILED", Outcome.FAILED),
+    22: ("MOUNT_FAILED", Outcome.FAILED),
+}
+
+STATUS_CODES = {name: code for code, (name, _) in _STATUS_TABLE.items()}
+
+
+@dataclass(frozen=True)
+class JobState:
+    """The state of one job version: a status code with its name and what it means."""
+
+    code: int
+
+    @property
+    def name(self) -> str:
+        return _STATUS_TABLE.get(self.code, (f"STATUS_{self.code}", Outcome.RUNNING))[0]
+
+    @property
+    def outcome(self) -> Outcome:
+        return _STATUS_TABLE.get(self.code, ("", Outcome.RUNNING))[1]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.outcome is not Outcome.RUNNING
+
+    @property
+    def is_successful(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+    @classmethod
+    def of(cls, name: str) -> JobState:
+        return cls(STATUS_CODES[name])
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+@dataclass(frozen=True)
+class JobVersion:
+    """A training job version as ``GET …/versions/{version_id}`` or create returns it."""
+
+    job_id: int
+    version_id: int
+    job_name: str
+    version_name: str
+    state: JobState
+    job_desc: str = ""
+    duration_ms: int | None = None
+    train_url: str | None = None
+    log_url: str | None = None
+    worker_server_num: int | None = None
+    resource_id: str | None = None
+    error_info: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> JobVersion:
+        return cls(
+            job_id=parse_id(body.get("job_id"), field_name="job_id"),
+            version_id=parse_id(body.get("version_id"), field_name="version_id"),
+            job_name=str(body.get("job_name") or ""),
+            version_name=str(body.get("version_name") or ""),
+            state=JobState(int(body.get("status", 0))),
+            job_desc=str(body.get("job_desc") or ""),
+            duration_ms=_int_or_none(body.get("duration")),
+            train_url=body.get("train_url"),
+            log_url=body.get("log_url"),
+            worker_server_num=_int_or_none(body.get("worker_server_num")),
+            resource_id=body.get("resource_id"),
+            error_info=_error_info(body),
+            raw=body,
+        )
+
+
+def _error_info(body: dict[str, Any]) -> str | None:
+    err = body.get("error_result") or body.get("error_info")
+    if not err:
+        return None
+    return err if isinstance(err, str) else str(err)
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One row of ``GET /training-jobs``: a job with its latest version."""
+
+    job_id: int
+    job_name: str
+    version_id: int
+    state: JobState
+    job_desc: str = ""
+    version_count: int = 1
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> JobSummary:
+        return cls(
+            job_id=parse_id(body.get("job_id"), field_name="job_id"),
+            job_name=str(body.get("job_name") or ""),
+            version_id=parse_id(body.get("version_id"), field_name="version_id"),
+            state=JobState(int(body.get("status", 0))),
+            job_desc=str(body.get("job_desc") or ""),
+            version_count=int(body.get("version_count") or 1),
+        )
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    """A page of ``aom-log`` lines with its cursors (strings of ~19 digits)."""
+
+    start_line: str
+    end_line: str
+    lines: int
+    content: str
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> LogChunk:
+        return cls(
+            start_line=str(body.get("start_line") or ""),
+            end_line=str(body.get("end_line") or ""),
+            lines=int(body.get("lines") or 0),
+            content=str(body.get("content") or ""),
+        )
+
+    def text_lines(self) -> list[str]:
+        if not self.content:
+            return []
+        return self.content.split("\n")[: self.lines] if self.lines else []
+
+
+@dataclass(frozen=True)
+class ByteLogChunk:
+    """A slice of the byte-offset ``log`` API."""
+
+    log: str
+    end_byte: int
+    count: int
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> ByteLogChunk:
+        return cls(
+            log=str(body.get("log") or ""),
+            end_byte=int(body.get("end_byte") or 0),
+            count=int(body.get("log_byte_count", body.get("count")) or 0),
+        )
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    spec_id: int
+    spec_code: str
+    max_num: int
+    no_resource: bool = False
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> ResourceSpec:
+        return cls(
+            spec_id=parse_id(body.get("spec_id"), field_name="spec_id"),
+            spec_code=str(body.get("spec_code")),
+            max_num=int(body.get("max_num") or 1),
+            no_resource=bool(body.get("no_resource", False)),
+        )
+
+
+@dataclass(frozen=True)
+class AiEngine:
+    engine_id: int
+    engine_name: str
+    engine_version: str
+    engine_type: int | None = None
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> AiEngine:
+        return cls(
+            engine_id=parse_id(body.get("engine_id"), field_name="engine_id"),
+            engine_name=str(body.get("engine_name")),
+            engine_version=str(body.get("engine_version")),
+            engine_type=_int_or_none(body.get("engine_type")),
+        )
+
+
+@dataclass(frozen=True)
+class BuiltInAlgorithm:
+    model_id: int
+    model_name: str
+    engine_id: int | None = None
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> BuiltInAlgorithm:
+        return cls(
+            model_id=parse_id(body.get("model_id"), field_name="model_id"),
+            model_name=str(body.get("model_name")),
+            engine_id=_int_or_none(body.get("engine_id")),
+        )
+
+
+@dataclass
+class LogCursor:
+    """Where tailing stopped in each worker's log file: serialisable for triggers and reschedules."""
+
+    positions: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.positions)
+
+    @classmethod
+    def from_json(cls, data: dict[str, str] | None) -> LogCursor:
+        return cls(dict(data or {}))
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    data = asdict(obj)
+    data.pop("raw", None)
+    return data
