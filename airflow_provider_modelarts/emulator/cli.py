@@ -1,0 +1,70 @@
+"""``modelarts-emulator``: run the local ModelArts + IAM emulator."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+from airflow_provider_modelarts.emulator import server
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelarts-emulator",
+        description="A local, API-faithful Huawei Cloud ModelArts (v1 training jobs) + IAM server that runs real "
+                    "training scripts. Prints one JSON line with its URL and credentials on start, then a "
+                    "ready-to-export AIRFLOW_CONN_MODELARTS_DEFAULT on stderr.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind; keep loopback unless other machines must reach it "
+                             "(the API always requires credentials; admin and console stay loopback-only)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument("--root", default=None,
+                        help="state directory: state.sqlite, the local OBS under obs/, job logs (default: a new "
+                             "temporary directory)")
+    parser.add_argument("--region", default=server.DEFAULT_REGION, help="region id; also the IAM project name")
+    parser.add_argument("--project-id", default=None, help="project id (default: random, kept under --root)")
+    parser.add_argument("--ak", default=server.DEFAULT_AK, help="access key accepted for AK/SK signing")
+    parser.add_argument("--sk", default=server.DEFAULT_SK, help="secret key of --ak")
+    parser.add_argument("--user", default=server.DEFAULT_USER, help="IAM user name for password auth")
+    parser.add_argument("--password", default=server.DEFAULT_PASSWORD, help="IAM password of --user")
+    parser.add_argument("--domain", default=server.DEFAULT_DOMAIN, help="account (domain) name of --user")
+    parser.add_argument("--faults", default=None,
+                        help="fault spec, e.g. 'create_job=drop/after#1; *=503@0.2; get_version=latency:5@0.1' "
+                             "(ENDPOINT=FAULT[/before|after][@PROBABILITY][#COUNT]; FAULT is 429[:retry-after], "
+                             "500, 502, 503, 504, drop or latency:SECONDS)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the fault injector's random generator")
+    parser.add_argument("--max-running", type=int, default=64,
+                        help="job versions running at once; the others wait in JOBSTAT_WAITING (7)")
+    parser.add_argument("--step-delay", type=float, default=0.1, help="seconds between INIT, WAITING and RUNNING")
+    parser.add_argument("--kill-grace", type=float, default=5.0, help="seconds between SIGTERM and SIGKILL on stop")
+    parser.add_argument("--token-lifetime", type=float, default=86400.0, help="IAM token lifetime in seconds")
+    parser.add_argument("--temp-key-lifetime", type=float, default=900.0,
+                        help="lifetime of temporary AK/SK (metadata service, securitytokens) in seconds")
+    parser.add_argument("--quiet", action="store_true", help="do not print the banner on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="modelarts-emulator-"))
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / "project_id"
+    project_id = args.project_id or (marker.read_text().strip() if marker.exists() else secrets.token_hex(16))
+    marker.write_text(project_id)
+    try:
+        server.serve(host=args.host, port=args.port, root=root, region=args.region, project_id=project_id,
+                     ak=args.ak, sk=args.sk, user=args.user, password=args.password, domain=args.domain,
+                     faults=args.faults, seed=args.seed, max_running=args.max_running, step_delay=args.step_delay,
+                     kill_grace=args.kill_grace, token_lifetime=args.token_lifetime,
+                     temp_key_lifetime=args.temp_key_lifetime, quiet=args.quiet)
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Runs training job versions for real: worker processes, status walk, logs with cursors, local OBS."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_modelarts.emulator import catalog
+from airflow_provider_modelarts.emulator.store import Store
+
+#: Environment variables every worker gets (documented in the README):
+#: rank and worker count under the names old ModelArts (DLS_*), new ModelArts (VC_TASK_INDEX, MA_NUM_HOSTS)
+#: and torch.distributed (RANK, WORLD_SIZE) use.
+RANK_VARS = ("DLS_TASK_INDEX", "VC_TASK_INDEX", "RANK")
+COUNT_VARS = ("DLS_TASK_NUMBER", "MA_NUM_HOSTS", "WORLD_SIZE")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ILLEGAL_OBS_CHARS = re.compile(r"[\\:*?\"<>|\x00-\x1f]")
+
+
+class ObsPathError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LocalObs:
+    """``/bucket/path`` ↔ ``<root>/obs/bucket/path``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def normalise(path: str) -> str:
+        return "/" + path[len("obs://"):] if path.startswith("obs://") else path
+
+    def local(self, path: str, *, field_name: str = "path", allow_bucket_root: bool = True) -> Path:
+        if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+            raise ObsPathError("ModelArts.2608", f"Invalid OBS path '{path}'.")
+        parts = [p for p in path.split("/") if p]
+        if not parts or not _BUCKET_RE.match(parts[0]) or _ILLEGAL_OBS_CHARS.search(path) or ".." in parts:
+            raise ObsPathError("ModelArts.2608", f"Invalid OBS path '{path}'.")
+        if len(parts) == 1 and not allow_bucket_root:
+            raise ObsPathError("ModelArts.2606", f"The {field_name} '{path}' must not be the root of a bucket.")
+        return self.root.joinpath(*parts)
+
+
+def log_file_name(job_name: str, index: int) -> str:
+    """``job-<job name lower-cased, '_' → '-'>.<worker index>`` (§2.10)."""
+    return f"job-{job_name.lower().replace('_', '-')}.{index}"
+
+
+class LogFile:
+    """One worker's log: lines stored as ``<cursor>\\t<text>``; cursors are strictly increasing nanoseconds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._last = 0
+        self._handle: Any = None
+
+    def append(self, text: str) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+        cursor = max(time.time_ns(), self._last + 1)
+        self._last = cursor
+        self._handle.write(f"{cursor}\t{text}\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def read(self) -> tuple[list[int], list[str]]:
+        cursors: list[int] = []
+        texts: list[str] = []
+        if not self.path.exists():
+            return cursors, texts
+        with self.path.open(encoding="utf-8") as handle:
+            for raw in handle:
+                cursor, _, text = raw.rstrip("\n").partition("\t")
+                if cursor.isdigit():
+                    cursors.append(int(cursor))
+                    texts.append(text)
+        return cursors, texts
+
+    def text(self) -> str:
+        return "".join(t + "\n" for t in self.read()[1])
+
+    def page(self, *, base_line: str, lines: int, order: str) -> dict[str, Any]:
+        """The aom-log semantics: no base_line → the latest lines; ``desc`` → after it; ``asc`` → before it."""
+        cursors, texts = self.read()
+        if not base_line:
+            lo, hi = max(0, len(cursors) - lines), len(cursors)
+        else:
+            base = int(base_line)
+            if order == "desc":
+                lo = bisect.bisect_right(cursors, base)
+                hi = min(len(cursors), lo + lines)
+            else:
+                hi = bisect.bisect_left(cursors, base)
+                lo = max(0, hi - lines)
+        if hi <= lo:
+            return {"start_line": base_line, "end_line": base_line, "lines": 0, "content": ""}
+        return {"start_line": str(cursors[lo]), "end_line": str(cursors[hi - 1]), "lines": hi - lo,
+                "content": "\n".join(texts[lo:hi])}
+
+
+@dataclass
+class Execution:
+    version_id: int
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    stopping: bool = False
+    task: asyncio.Task | None = None
+
+
+class JobRunner:
+    """Starts and watches worker processes inside the server's event loop (no polling threads)."""
+
+    def __init__(self, store: Store, obs: LocalObs, logs_dir: Path, work_dir: Path, *, max_running: int = 64,
+                 step_delay: float = 0.1, kill_grace: float = 5.0) -> None:
+        self.store = store
+        self.obs = obs
+        self.logs_dir = logs_dir
+        self.work_dir = work_dir
+        self.step_delay = step_delay
+        self.kill_grace = kill_grace
+        self._slots = asyncio.Semaphore(max_running)
+        self.executions: dict[int, Execution] = {}
+
+    def log_files(self, job: dict[str, Any], version: dict[str, Any]) -> dict[str, LogFile]:
+        count = int(version["config"].get("worker_server_num") or 1)
+        base = self.logs_dir / str(job["job_id"]) / str(version["version_id"])
+        return {log_file_name(job["job_name"], i): LogFile(base / log_file_name(job["job_name"], i))
+                for i in range(count)}
+
+    def start(self, job: dict[str, Any], version: dict[str, Any]) -> None:
+        execution = Execution(version["version_id"])
+        self.executions[execution.version_id] = execution
+        execution.task = asyncio.get_running_loop().create_task(self._run(execution, job, version))
+
+    async def stop(self, version_id: int) -> None:
+        execution = self.executions.get(version_id)
+        if execution is None:
+            return
+        execution.stopping = True
+        self.store.set_status(version_id, 9)
+        for proc in execution.processes:
+            _signal_group(proc, signal.SIGTERM)
+        # TERM, then KILL after the grace period (as the platform does)
+        asyncio.get_running_loop().call_later(
+            self.kill_grace, lambda: [_signal_group(p, signal.SIGKILL) for p in execution.processes])
+
+    async def _run(self, execution: Execution, job: dict[str, Any], version: dict[str, Any]) -> None:
+        version_id = execution.version_id
+        logs = list(self.log_files(job, version).values())
+        try:
+            await asyncio.sleep(self.step_delay)
+            if execution.stopping:
+                return
+            self.store.set_status(version_id, 7)
+            async with self._slots:
+                if execution.stopping:
+                    return
+                await asyncio.sleep(self.step_delay)
+                commands = [self._command(job, version, i) for i in range(len(logs))]
+                for (argv, cwd, env), log in zip(commands, logs):
+                    proc = await asyncio.create_subprocess_exec(
+                        *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                        stdin=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20)
+                    execution.processes.append(proc)
+                if execution.stopping:  # stopped while the workers were starting
+                    for proc in execution.processes:
+                        _signal_group(proc, signal.SIGTERM)
+                else:
+                    self.store.set_status(version_id, 8)
+                codes = await asyncio.gather(*(self._pump(p, log) for p, log in zip(execution.processes, logs)))
+            failed = [(i, c) for i, c in enumerate(codes) if c != 0]
+            if execution.stopping:
+                return
+            if failed:
+                detail = "; ".join(f"worker-{i} exited with code {c}" for i, c in failed)
+                self.store.set_status(version_id, 11, error=detail)
+            else:
+                self.store.set_status(version_id, 10)
+        except Exception as err:  # a job that cannot start fails, it does not take the server down
+            for log in logs[:1]:
+                log.append(f"[emulator] cannot start the job: {type(err).__name__}: {err}")
+            self.store.set_status(version_id, 11, error=f"{type(err).__name__}: {err}")
+        finally:
+            if execution.stopping:
+                self.store.set_status(version_id, 12)
+            for log in logs:
+                log.close()
+            self._copy_logs(job, version, logs)
+            self.executions.pop(version_id, None)
+
+    async def _pump(self, proc: asyncio.subprocess.Process, log: LogFile) -> int:
+        assert proc.stdout is not None
+        while True:
+            try:
+                line = await proc.stdout.readline()
+            except ValueError:  # a line longer than the limit: take what is there
+                line = await proc.stdout.read(1 << 20)
+            if not line:
+                break
+            log.append(line.decode("utf-8", "replace").rstrip("\r\n"))
+        return await proc.wait()
+
+    def _command(self, job: dict[str, Any], version: dict[str, Any], index: int) -> tuple[list[str], str, dict]:
+        config = version["config"]
+        count = int(config.get("worker_server_num") or 1)
+        train_dir = self.obs.local(config["train_url"])
+        train_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = self._data_dir(config)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HUAWEICLOUD"))}
+        env.update({name: str(index) for name in RANK_VARS})
+        env.update({name: str(count) for name in COUNT_VARS})
+        env["PYTHONUNBUFFERED"] = "1"
+        params = [(p["label"], str(p["value"])) for p in config.get("parameter") or []]
+        if config.get("user_image_url"):
+            env.update(dict(params))
+            env["DATA_URL"], env["TRAIN_URL"] = str(data_dir), str(train_dir)
+            env["MA_USER_IMAGE_URL"] = config["user_image_url"]
+            work = self.work_dir / str(version["version_id"]) / str(index)
+            work.mkdir(parents=True, exist_ok=True)
+            return ["/bin/sh", "-c", config["user_command"]], str(work), env
+        if config.get("model_id") is not None:
+            algorithm = catalog.algorithm(int(config["model_id"]))
+            assert algorithm is not None
+            code_dir, boot = catalog.ALGORITHMS_DIR, catalog.ALGORITHMS_DIR / algorithm["script"]
+        else:
+            code_dir, boot = self.obs.local(config["app_url"]), self.obs.local(config["boot_file_url"])
+        argv = [sys.executable, str(boot), f"--data_url={data_dir}", f"--train_url={train_dir}"]
+        argv += [f"--{label}={value}" for label, value in params]
+        return argv, str(code_dir), env
+
+    def _data_dir(self, config: dict[str, Any]) -> Path:
+        if config.get("data_url"):
+            return self.obs.local(config["data_url"])
+        if config.get("dataset_id"):
+            return self.obs.local(self._dataset_path(config["dataset_id"], config["dataset_version_id"]))
+        for source in config.get("data_source") or []:
+            if source.get("data_url"):
+                return self.obs.local(source["data_url"])
+            if source.get("dataset_id"):
+                return self.obs.local(self._dataset_path(source["dataset_id"], source.get("dataset_version")))
+        raise ValueError("no data source")
+
+    def _dataset_path(self, dataset_id: str, version_id: str | None) -> str:
+        row = self.store.one("SELECT obs_path FROM datasets WHERE dataset_id=? AND version_id=?",
+                             (dataset_id, version_id))
+        if row is None:
+            raise ValueError(f"dataset {dataset_id} version {version_id} not found")
+        return row["obs_path"]
+
+    def _copy_logs(self, job: dict[str, Any], version: dict[str, Any], logs: list[LogFile]) -> None:
+        log_url = version["config"].get("log_url")
+        if not log_url:
+            return
+        try:
+            target = self.obs.local(log_url)
+            target.mkdir(parents=True, exist_ok=True)
+            for index, log in enumerate(logs):
+                name = f"{version['resource_id']}-job-{job['job_name']}-{index}.log"
+                (target / name).write_text(log.text(), encoding="utf-8")
+        except (OSError, ValueError):
+            pass
+
+    async def shutdown(self) -> None:
+        for execution in list(self.executions.values()):
+            for proc in execution.processes:
+                _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
