@@ -178,7 +178,12 @@ class ModelArtsClient:
         try:
             request = next(steps)
             while True:
-                request = steps.send((yield from self._exchange(request)))
+                try:
+                    response = yield from self._exchange(request)
+                except Exception as err:  # let the credential generator explain the failure
+                    request = steps.throw(err)
+                else:
+                    request = steps.send(response)
         except StopIteration:
             return None
 

@@ -1,0 +1,71 @@
+"""Test setup: an isolated AIRFLOW_HOME (before anything imports airflow) and a shared emulator."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="airflow-home-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).parent / "dags")
+os.environ.setdefault("HOME", _AIRFLOW_HOME)
+for _name in [n for n in os.environ if n.startswith(("AIRFLOW_CONN_", "HUAWEICLOUD_SDK_"))]:
+    del os.environ[_name]
+sys.path.insert(0, str(Path(__file__).parent))
+
+import pytest  # noqa: E402
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator  # noqa: E402
+from airflow_provider_modelarts.hooks import client as client_module  # noqa: E402
+from airflow_provider_modelarts.hooks.credentials import clear_caches  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """One emulator process for the session; tests that change faults/config restore them."""
+    with ModelArtsEmulator(root=tmp_path_factory.mktemp("emulator"), step_delay=0.05, kill_grace=2.0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator):
+    """The shared emulator with faults cleared and stats reset around each test."""
+    emulator.set_faults(None)
+    emulator.reset_stats()
+    yield emulator
+    emulator.set_faults(None)
+    emulator.configure(token_lifetime=86400, temp_key_lifetime=900, metadata_agency=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches(monkeypatch):
+    """Each test starts without cached tokens, temporary keys, project ids or lock-out counters."""
+    clear_caches()
+    client_module._auth_failures.clear()
+    monkeypatch.delenv("AIRFLOW_CONN_MODELARTS_DEFAULT", raising=False)
+    yield
+    clear_caches()
+    client_module._auth_failures.clear()
+
+
+@pytest.fixture
+def use_conn(emu, monkeypatch):
+    """use_conn("password") points modelarts_default at the emulator with that auth mode."""
+
+    def _use(auth_type: str = "aksk", conn_id: str = "modelarts_default", **extra_overrides):
+        conn = emu.conn_dict(auth_type)
+        conn["extra"].update(extra_overrides)
+        conn["extra"] = {k: v for k, v in conn["extra"].items() if v is not None}
+        import json
+
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return conn
+
+    return _use

@@ -1,0 +1,62 @@
+"""Small helpers for tests: training scripts in the emulator's local OBS, waiting for a version."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+import uuid
+
+from airflow_provider_modelarts.models import JobVersion
+
+TRAIN_OK = """
+import argparse, json, os, sys
+p = argparse.ArgumentParser()
+p.add_argument("--data_url"); p.add_argument("--train_url"); p.add_argument("--lr", default="0.1")
+a, _ = p.parse_known_args()
+files = sorted(os.listdir(a.data_url))
+print("rank", os.environ.get("DLS_TASK_INDEX"), "of", os.environ.get("DLS_TASK_NUMBER"), "files", files)
+os.makedirs(a.train_url, exist_ok=True)
+with open(os.path.join(a.train_url, "metrics-%s.json" % os.environ.get("DLS_TASK_INDEX")), "w") as f:
+    json.dump({"lr": float(a.lr), "files": len(files)}, f)
+print("done")
+"""
+
+TRAIN_FAIL = """
+import sys
+for i in range(30):
+    print("step", i)
+print("Traceback: something broke in the training loop", flush=True)
+sys.exit(3)
+"""
+
+
+def unique(prefix: str = "job") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def put(emu, obs_path: str, content: str) -> str:
+    path = emu.obs_path(obs_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(content))
+    return obs_path
+
+
+def framework_job(emu, name: str, script: str = TRAIN_OK, workers: int = 1, **config) -> dict:
+    """A create body for a framework job whose code and data are in the emulator's OBS."""
+    put(emu, f"/bucket/{name}/code/train.py", script)
+    put(emu, f"/bucket/{name}/data/a.txt", "a")
+    body = {"job_name": name, "job_desc": "test", "config": {
+        "worker_server_num": workers, "app_url": f"/bucket/{name}/code/", "boot_file_url": f"/bucket/{name}/code/train.py",
+        "data_url": f"/bucket/{name}/data/", "train_url": f"/bucket/{name}/out/", "log_url": f"/bucket/{name}/logs/",
+        "spec_id": 7, "engine_id": 122, "parameter": [{"label": "lr", "value": "0.5"}], **config}}
+    return body
+
+
+def wait_terminal(hook, version: JobVersion, timeout: float = 30.0) -> JobVersion:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version = hook.get_job_version(version.job_id, version.version_id)
+        if version.state.is_terminal:
+            return version
+        time.sleep(0.05)
+    raise AssertionError(f"{version} did not finish within {timeout}s")
