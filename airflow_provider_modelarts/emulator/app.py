@@ -144,6 +144,14 @@ def create_app(emu: Emulator) -> FastAPI:  # noqa: C901 - one place for all the 
         request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         return JSONResponse(err.body(request_id), status_code=err.status, headers=err.headers)
 
+    @app.exception_handler(404)
+    async def _not_found(request: Request, err: Exception) -> JSONResponse:
+        if isinstance(err, EmulatorError):
+            return await _emulator_error(request, err)
+        request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
+        return JSONResponse(error_body(404, "APIG.0101", "The API does not exist or has not been published in the "
+                                       "environment", "gateway", request_id), status_code=404)
+
     async def authenticate(request: Request, project_id: str | None) -> Principal:
         try:
             principal = emu.gate.authenticate(method=request.method, raw_path=request.scope.get("raw_path")

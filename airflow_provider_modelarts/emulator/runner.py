@@ -136,6 +136,9 @@ class JobRunner:
         self.kill_grace = kill_grace
         self._slots = asyncio.Semaphore(max_running)
         self.executions: dict[int, Execution] = {}
+        self.pids_dir = work_dir.parent / "pids"
+        self.pids_dir.mkdir(parents=True, exist_ok=True)
+        kill_leftover_workers(self.pids_dir)
 
     def log_files(self, job: dict[str, Any], version: dict[str, Any]) -> dict[str, LogFile]:
         count = int(version["config"].get("worker_server_num") or 1)
@@ -178,6 +181,7 @@ class JobRunner:
                         *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                         stdin=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20)
                     execution.processes.append(proc)
+                    (self.pids_dir / str(proc.pid)).touch()
                 if execution.stopping:  # stopped while the workers were starting
                     for proc in execution.processes:
                         _signal_group(proc, signal.SIGTERM)
@@ -214,7 +218,9 @@ class JobRunner:
             if not line:
                 break
             log.append(line.decode("utf-8", "replace").rstrip("\r\n"))
-        return await proc.wait()
+        code = await proc.wait()
+        (self.pids_dir / str(proc.pid)).unlink(missing_ok=True)
+        return code
 
     def _command(self, job: dict[str, Any], version: dict[str, Any], index: int) -> tuple[list[str], str, dict]:
         config = version["config"]
@@ -289,3 +295,14 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
         os.killpg(proc.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_leftover_workers(pids_dir: Path) -> None:
+    """Kill the process groups of workers a previous server left behind (it was killed, not stopped)."""
+    for marker in pids_dir.glob("*"):
+        if marker.name.isdigit():
+            try:
+                os.killpg(int(marker.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        marker.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -189,9 +190,12 @@ class ModelArtsEmulator:
     def kill(self) -> None:
         """Kill the server abruptly (SIGKILL, workers included): to test restarts and LOST jobs."""
         if self.process is not None:
+            from airflow_provider_modelarts.emulator.runner import kill_leftover_workers
+
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
+            kill_leftover_workers(self.root / "pids")
 
     def __enter__(self) -> ModelArtsEmulator:
         return self.start()
@@ -246,8 +250,12 @@ class ModelArtsEmulator:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            detail = json.loads(err.read() or b"{}")
+            raise ValueError(detail.get("error_msg") or f"HTTP {err.code}") from None
 
 
 def _stable_project_id(root: Path) -> str:
