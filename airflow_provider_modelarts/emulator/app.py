@@ -725,4 +725,3 @@ class EmulatorMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": json.dumps(body).encode()})
         return True
-

@@ -176,7 +176,7 @@ class JobRunner:
                     return
                 await asyncio.sleep(self.step_delay)
                 commands = [self._command(job, version, i) for i in range(len(logs))]
-                for (argv, cwd, env), log in zip(commands, logs):
+                for argv, cwd, env in commands:
                     proc = await asyncio.create_subprocess_exec(
                         *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                         stdin=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20)
@@ -187,7 +187,7 @@ class JobRunner:
                         _signal_group(proc, signal.SIGTERM)
                 else:
                     self.store.set_status(version_id, 8)
-                codes = await asyncio.gather(*(self._pump(p, log) for p, log in zip(execution.processes, logs)))
+                codes = await asyncio.gather(*(self._pump(p, log) for p, log in zip(execution.processes, logs, strict=False)))
             failed = [(i, c) for i, c in enumerate(codes) if c != 0]
             if execution.stopping:
                 return

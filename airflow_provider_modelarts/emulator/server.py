@@ -79,7 +79,12 @@ def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak:
     """Run the server in this process until SIGTERM/SIGINT; prints one JSON line with its URL first."""
     import uvicorn
 
-    from airflow_provider_modelarts.emulator.app import Emulator, EmulatorMiddleware, EmulatorSettings, create_app
+    from airflow_provider_modelarts.emulator.app import (
+        Emulator,
+        EmulatorMiddleware,
+        EmulatorSettings,
+        create_app,
+    )
     from airflow_provider_modelarts.emulator.auth import Account
 
     account = Account(ak, sk, user, password, domain, "d" + project_id[:31], region, project_id,

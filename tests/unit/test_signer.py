@@ -60,11 +60,11 @@ def test_vector1_canonical_request_verbatim():
 
 def test_vector2_post_body():
     body = (
-        '{"job_name":"TestModelArtsJob","job_desc":"This is a ModelArts job","config":{"worker_server_num":1,'
-        '"app_url":"/bucket/code/","boot_file_url":"/bucket/code/train.py","parameter":[{"label":'
-        '"learning_rate","value":"0.01"}],"data_url":"/bucket/data/","train_url":"/bucket/output/",'
-        '"log_url":"/bucket/log/","spec_id":1,"engine_id":1}}'
-    ).encode()
+        b'{"job_name":"TestModelArtsJob","job_desc":"This is a ModelArts job","config":{"worker_server_num":1,'
+        b'"app_url":"/bucket/code/","boot_file_url":"/bucket/code/train.py","parameter":[{"label":'
+        b'"learning_rate","value":"0.01"}],"data_url":"/bucket/data/","train_url":"/bucket/output/",'
+        b'"log_url":"/bucket/log/","spec_id":1,"engine_id":1}}'
+    )
     assert hashlib.sha256(body).hexdigest() == "6685870b272e99a7d81f68a5861bfe2cb26ccc3ccc041f2489b02fb59542b5c9"
     out, _ = signer.sign(method="POST", host=HOST, path=f"/v1/{P}/training-jobs",
                          headers=_headers("application/json;charset=UTF-8"), body=body,
