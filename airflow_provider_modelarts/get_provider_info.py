@@ -20,6 +20,18 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Huawei Cloud ModelArts",
         "description": "Run Huawei Cloud ModelArts training jobs from Airflow DAGs.",
         "versions": [__version__],
+        "extra-links": ["airflow_provider_modelarts.links.training.ModelArtsTrainingJobLink"],
+        "triggers": [{"integration-name": "Huawei Cloud ModelArts",
+                      "python-modules": ["airflow_provider_modelarts.triggers.training"]}],
+        "operators": [{"integration-name": "Huawei Cloud ModelArts",
+                       "python-modules": ["airflow_provider_modelarts.operators.training"]}],
+        "sensors": [{"integration-name": "Huawei Cloud ModelArts",
+                     "python-modules": ["airflow_provider_modelarts.sensors.training"]}],
+        "hooks": [{"integration-name": "Huawei Cloud ModelArts",
+                   "python-modules": ["airflow_provider_modelarts.hooks.modelarts"]}],
+        "integrations": [{"integration-name": "Huawei Cloud ModelArts",
+                          "external-doc-url": "https://support.huaweicloud.com/intl/en-us/modelarts/",
+                          "tags": ["service"]}],
         "connection-types": [
             {
                 "connection-type": "modelarts",

@@ -1,0 +1,220 @@
+"""The seed SDK's ``Estimator(...)`` + ``fit(...)`` parameters as one validated value object.
+
+Validation names the field and what was expected, and runs before any request: at operator construction
+for static values and again after templating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_modelarts.exceptions import ModelArtsConfigError
+
+JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_OBS_RE = re.compile(r"^/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\:*?\"<>|\x00-\x1f]*)?$")
+FRAMEWORK_FIELDS = ("framework_type", "framework_version", "code_dir", "boot_file")
+OBS_FIELDS = ("code_dir", "boot_file", "log_url", "output_path", "inputs")
+
+
+def _fail(field_name: str, expected: str, got: Any = ...) -> ModelArtsConfigError:
+    suffix = "" if got is ... else f", got {got!r}"
+    return ModelArtsConfigError(f"{field_name}: {expected}{suffix}")
+
+
+def normalise_obs(value: Any, field_name: str) -> str:
+    """``obs://bucket/x`` or ``/bucket/x`` → ``/bucket/x``; anything else is an error naming the field."""
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field_name, "expected an OBS path like /bucket/dir/ or obs://bucket/dir/", value)
+    path = value.strip()
+    if path.startswith("obs://"):
+        path = "/" + path[len("obs://"):]
+    elif path.startswith("s3://"):
+        path = "/" + path[len("s3://"):]
+    if not _OBS_RE.match(path) or "/../" in path + "/":
+        raise _fail(field_name, "expected an OBS path like /bucket/dir/ or obs://bucket/dir/ (bucket: 3-63 "
+                                "lower-case letters, digits, '.' or '-')", value)
+    return path
+
+
+def normalise_hyperparameters(value: Any) -> list[dict[str, str]]:
+    """``[{"label", "value"}]`` or ``{label: value}`` → ``[{"label": str, "value": str}]``."""
+    if value is None or value == "" or value == [] or value == {}:
+        return []
+    if isinstance(value, dict):
+        value = [{"label": k, "value": v} for k, v in value.items()]
+    if not isinstance(value, (list, tuple)):
+        raise _fail("hyperparameters", 'expected a list of {"label": ..., "value": ...} or a {label: value} dict',
+                    value)
+    out = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"label", "value"}:
+            raise _fail(f"hyperparameters[{index}]", 'expected {"label": ..., "value": ...}', item)
+        label, val = item["label"], item["value"]
+        if not isinstance(label, str) or not label:
+            raise _fail(f"hyperparameters[{index}].label", "expected a non-empty string", label)
+        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
+            raise _fail(f"hyperparameters[{index}].value", "expected a string (or a number)", val)
+        out.append({"label": label, "value": str(val)})
+    return out
+
+
+@dataclass(frozen=True)
+class TrainingJobSpec:
+    """What to train: the seed's Estimator and fit arguments, unchanged in name and meaning."""
+
+    train_instance_type: str | None = None
+    train_instance_count: int | None = None
+    output_path: str | None = None
+    framework_type: str | None = None
+    framework_version: str | None = None
+    code_dir: str | None = None
+    boot_file: str | None = None
+    log_url: str | None = None
+    hyperparameters: list[dict[str, str]] = field(default_factory=list)
+    job_description: str | None = None
+    model_name: str | None = None
+    user_image_url: str | None = None
+    user_command: str | None = None
+    pool_id: str | None = None
+    inputs: str | None = None
+    dataset_id: str | None = None
+    dataset_version_id: str | None = None
+    data_source: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def validated(cls, **values: Any) -> TrainingJobSpec:
+        """Check the seed's parameter table and return a normalised spec (raises ModelArtsConfigError)."""
+        v = {k: (x.strip() if isinstance(x, str) else x) for k, x in values.items()}
+        v = {k: (None if x == "" else x) for k, x in v.items()}
+        if not v.get("train_instance_type") and not v.get("pool_id"):
+            raise _fail("train_instance_type", "required (a resource spec code such as 'modelarts.vm.cpu.2u')")
+        count = v.get("train_instance_count")
+        if count is None:
+            raise _fail("train_instance_count", "required (an integer >= 1)")
+        if isinstance(count, str) and count.isdigit():
+            count = int(count)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise _fail("train_instance_count", "expected an integer >= 1", count)
+        v["train_instance_count"] = count
+        if not v.get("output_path"):
+            raise _fail("output_path", "required (the OBS directory for the training output)")
+        given = [name for name in ("inputs", "dataset_id", "data_source") if v.get(name)]
+        if v.get("dataset_version_id") and "dataset_id" not in given:
+            raise _fail("dataset_version_id", "needs dataset_id (they always go together)")
+        if len(given) != 1:
+            raise _fail("inputs/dataset_id/data_source",
+                        f"expected exactly one of inputs, dataset_id + dataset_version_id, data_source; got "
+                        f"{', '.join(given) if given else 'none'}")
+        if v.get("dataset_id") and not v.get("dataset_version_id"):
+            raise _fail("dataset_version_id", "required with dataset_id (they always go together)")
+        if v.get("data_source") is not None:
+            sources = v["data_source"]
+            if not isinstance(sources, list) or not sources or not all(isinstance(s, dict) for s in sources):
+                raise _fail("data_source", 'expected a non-empty list of {"type": "obs", "data_url": ...} or '
+                                           '{"type": "dataset", "dataset_id": ..., "dataset_version": ...}', sources)
+            normalised = []
+            for index, source in enumerate(sources):
+                if source.get("data_url"):
+                    normalised.append({**source, "type": source.get("type", "obs"),
+                                       "data_url": normalise_obs(source["data_url"], f"data_source[{index}].data_url")})
+                elif source.get("dataset_id") and source.get("dataset_version"):
+                    normalised.append({**source, "type": "dataset"})
+                else:
+                    raise _fail(f"data_source[{index}]", "expected data_url, or dataset_id with dataset_version",
+                                source)
+            v["data_source"] = normalised
+        if v.get("model_name"):
+            clash = [f for f in FRAMEWORK_FIELDS if v.get(f)]
+            if clash:
+                raise _fail(clash[0], "must not be set together with model_name (a built-in algorithm brings its "
+                                      "own code and engine)")
+            if v.get("user_image_url"):
+                raise _fail("user_image_url", "must not be set together with model_name")
+        elif v.get("user_image_url"):
+            if not v.get("user_command"):
+                raise _fail("user_command", "required with user_image_url (the container start command)")
+            clash = [f for f in ("framework_type", "framework_version") if v.get(f)]
+            if clash:
+                raise _fail(clash[0], "must not be set together with user_image_url (the image is the engine)")
+        else:
+            if v.get("user_command"):
+                raise _fail("user_command", "only valid with user_image_url")
+            for name in FRAMEWORK_FIELDS:
+                if not v.get(name):
+                    raise _fail(name, "required for a framework job (or give model_name, or user_image_url + "
+                                      "user_command)")
+        for name in OBS_FIELDS:
+            if v.get(name):
+                v[name] = normalise_obs(v[name], name)
+        if v.get("code_dir") and v.get("boot_file"):
+            code_dir = v["code_dir"].rstrip("/") + "/"
+            if not v["boot_file"].startswith(code_dir) or v["boot_file"] == code_dir:
+                raise _fail("boot_file", f"expected a file inside code_dir {v['code_dir']!r}", v["boot_file"])
+            v["code_dir"] = code_dir
+        v["hyperparameters"] = normalise_hyperparameters(v.get("hyperparameters"))
+        description = v.get("job_description")
+        if description is not None and (not isinstance(description, str) or len(description) > 200):
+            raise _fail("job_description", "expected a string of at most 200 characters (ModelArts allows 256; "
+                                           "the rest carries the Airflow task identity)", description)
+        unknown = set(v) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise _fail(sorted(unknown)[0], "unknown parameter")
+        return cls(**v)
+
+    @property
+    def kind(self) -> str:
+        if self.model_name:
+            return "built-in"
+        if self.user_image_url:
+            return "custom-image"
+        return "framework"
+
+    def v1_config(self, *, spec_id: int | None, engine_id: int | None, model_id: int | None) -> dict[str, Any]:
+        """The ``config`` object of a v1 create body (§2.14 mapping)."""
+        config: dict[str, Any] = {"worker_server_num": self.train_instance_count, "train_url": self.output_path,
+                                  "parameter": list(self.hyperparameters)}
+        if spec_id is not None:
+            config["spec_id"] = spec_id
+        if self.pool_id:
+            config["pool_id"] = self.pool_id
+        if self.log_url:
+            config["log_url"] = self.log_url
+        if self.inputs:
+            config["data_url"] = self.inputs
+        elif self.dataset_id:
+            config["dataset_id"], config["dataset_version_id"] = self.dataset_id, self.dataset_version_id
+        else:
+            config["data_source"] = self.data_source
+        if self.kind == "built-in":
+            config["model_id"] = model_id
+        elif self.kind == "custom-image":
+            config["user_image_url"], config["user_command"] = self.user_image_url, self.user_command
+        else:
+            config["engine_id"] = engine_id
+            config["app_url"], config["boot_file_url"] = self.code_dir, self.boot_file
+        return config
+
+
+def validate_job_name(value: Any) -> str:
+    if not isinstance(value, str) or not JOB_NAME_RE.match(value):
+        raise _fail("job_name", "expected 1-64 characters from letters, digits, '-' and '_'", value)
+    return value
+
+
+def derive_job_name(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:
+    """Deterministic per task instance, so every try finds the same job; sanitised, ≤ 64 characters."""
+    raw = f"{dag_id}__{task_id}__{run_id}" + (f"__{map_index}" if map_index is not None and map_index >= 0 else "")
+    clean = re.sub(r"[^a-zA-Z0-9_-]+", "-", raw).strip("-") or "airflow-job"
+    if len(clean) <= 64 and clean == raw:
+        return clean
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return clean[: 64 - 9].rstrip("-_") + "-" + digest
+
+
+def task_marker(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:
+    """A short tag, stored in each version's description, saying which task instance started it."""
+    raw = f"{dag_id}\0{task_id}\0{run_id}\0{map_index if map_index is not None else -1}"
+    return f"[airflow-ti:{hashlib.sha256(raw.encode()).hexdigest()[:16]}]"

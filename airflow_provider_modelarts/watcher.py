@@ -1,0 +1,140 @@
+"""One piece of code that watches a job version — for the operator, the sensor and the trigger.
+
+:class:`JobWatcher` polls the version, logs each state transition and tails every worker's log
+incrementally (each line once; the cursor is serialisable, so it survives reschedules and deferrals).
+Its steps are generators of API operations, driven synchronously by :meth:`poll` or asynchronously by
+:meth:`apoll`, so the sync and async paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from typing import Any
+
+from airflow_provider_modelarts.hooks import api_v1 as api
+from airflow_provider_modelarts.models import JobVersion, LogCursor
+
+#: aom-log returns at most 500 lines per call (§2.10).
+PAGE_LINES = 500
+#: Bound on log pages read per worker per poll, so tailing never starves status polling (10,000 lines).
+MAX_PAGES_PER_POLL = 20
+#: The cursor to start from: before any line (cursors are nanosecond timestamps) [inference].
+START_CURSOR = "0"
+
+Steps = Generator[api.Operation, Any, Any]
+
+
+class JobWatcher:
+    """Watch one job version.
+
+    :param hook: a :class:`~airflow_provider_modelarts.hooks.modelarts.ModelArtsHook`.
+    :param print_log: tail the workers' logs into ``log``.
+    :param cursor: where a previous watcher stopped (``LogCursor.to_json()``).
+    :param log: where lines and transitions go (the task's or the trigger's logger).
+    """
+
+    def __init__(self, hook: Any, job_id: int | str, version_id: int | str, *, print_log: bool = True,
+                 cursor: dict[str, str] | None = None, last_status: int | None = None,
+                 log: logging.Logger | Any = None) -> None:
+        self.hook = hook
+        self.job_id = int(job_id)
+        self.version_id = int(version_id)
+        self.print_log = print_log
+        self.cursor = LogCursor.from_json(cursor)
+        self.last_status = last_status
+        self.log = log or logging.getLogger(__name__)
+        self.log_files: list[str] | None = None
+        self.lines_emitted = 0
+
+    # ------------------------------------------------------------------ steps (transport-free)
+    def _poll_steps(self) -> Steps:
+        version: JobVersion = yield api.get_version(self.job_id, self.version_id)
+        if version.state.code != self.last_status:
+            self.log.info("ModelArts job %s %s (job_id=%s, version_id=%s) is %s", version.job_name,
+                          version.version_name, self.job_id, self.version_id, version.state)
+            self.last_status = version.state.code
+        if self.print_log and version.state.code not in (1, 2, 4, 7):  # not started yet: no log to read
+            yield from self._tail_steps()
+        return version
+
+    def _tail_steps(self) -> Steps:
+        if not self.log_files:
+            self.log_files = yield api.log_file_names(self.job_id, self.version_id)
+        for name in self.log_files:
+            base = self.cursor.positions.get(name, START_CURSOR)
+            for _ in range(MAX_PAGES_PER_POLL):
+                chunk = yield api.aom_log(self.job_id, self.version_id, log_file=name, lines=PAGE_LINES,
+                                          order="desc", base_line=base)
+                for line in chunk.text_lines():
+                    self.log.info("[%s] %s", name, line)
+                self.lines_emitted += chunk.lines
+                if chunk.lines:
+                    base = chunk.end_line
+                    self.cursor.positions[name] = base
+                if chunk.lines < PAGE_LINES:
+                    break
+
+    def _failure_log_steps(self, lines: int) -> Steps:
+        """The last ``lines`` lines of every worker's log, as one text block."""
+        if lines <= 0:
+            return ""
+        names = self.log_files or (yield api.log_file_names(self.job_id, self.version_id))
+        blocks = []
+        for name in names:
+            chunk = yield api.aom_log(self.job_id, self.version_id, log_file=name, lines=min(lines, PAGE_LINES),
+                                      order="desc", base_line="")
+            blocks.append(f"--- last {chunk.lines} lines of {name} ---\n{chunk.content}")
+        return "\n".join(blocks)
+
+    # ------------------------------------------------------------------ drivers
+    def _run(self, steps: Steps) -> Any:
+        return drive_sync(self.hook.run, steps)
+
+    async def _arun(self, steps: Steps) -> Any:
+        return await drive_async(self.hook.arun, steps)
+
+    def poll(self) -> JobVersion:
+        """One status poll (and one round of log tailing)."""
+        return self._run(self._poll_steps())
+
+    async def apoll(self) -> JobVersion:
+        return await self._arun(self._poll_steps())
+
+    def tail(self) -> None:
+        """A final read after the job ended, for lines written since the last poll."""
+        if self.print_log:
+            self._run(self._tail_steps())
+
+    async def atail(self) -> None:
+        if self.print_log:
+            await self._arun(self._tail_steps())
+
+    def failure_log(self, lines: int) -> str:
+        return self._run(self._failure_log_steps(lines))
+
+
+def drive_sync(run: Callable[[api.Operation], Any], steps: Steps) -> Any:
+    result: Any = None
+    try:
+        while True:
+            result = run(steps.send(result))
+    except StopIteration as done:
+        return done.value
+
+
+async def drive_async(arun: Callable[[api.Operation], Any], steps: Steps) -> Any:
+    result: Any = None
+    try:
+        while True:
+            result = await arun(steps.send(result))
+    except StopIteration as done:
+        return done.value
+
+
+def outcome_message(version: JobVersion) -> str:
+    text = f"ModelArts job {version.job_name} {version.version_name} (job_id={version.job_id}, " \
+           f"version_id={version.version_id}) ended {version.state}"
+    if version.error_info:
+        text += f": {version.error_info}"
+    return text
