@@ -1,0 +1,79 @@
+"""Quickstart: prepare data → train on ModelArts → wait in the triggerer → report the metrics.
+
+Runs unchanged on the local emulator and on Huawei Cloud: only the ``modelarts_default`` connection and the
+``modelarts_obs_url`` Variable differ (see ``_storage.py`` and the README).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta
+
+from _storage import obs_object, upload_script
+from airflow.sdk import DAG, task
+
+from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
+from airflow_provider_modelarts.sensors.training import TrainingJobSensor
+
+BUCKET = "/modelarts-demo/quickstart"
+
+with DAG(
+    dag_id="modelarts_quickstart",
+    description="Prepare data, train on ModelArts, wait without a worker slot, report metrics",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+    tags=["modelarts", "example"],
+) as dag:
+
+    @task
+    def prepare_data(ds: str | None = None) -> str:
+        """Write a small, real, linearly separable data set (and the training code) to OBS."""
+        rng = random.Random(ds)
+        rows = []
+        for _ in range(200):
+            x1, x2 = rng.uniform(-1, 1), rng.uniform(-1, 1)
+            rows.append(f"{x1:.4f},{x2:.4f},{int(x1 + 0.5 * x2 > 0)}")
+        data = obs_object(f"{BUCKET}/data/{ds}/train.csv")
+        data.parent.mkdir(parents=True, exist_ok=True)
+        data.write_text("\n".join(rows) + "\n")
+        upload_script("quickstart_train.py", f"{BUCKET}/code/")
+        print(f"wrote {len(rows)} rows to {BUCKET}/data/{ds}/train.csv")
+        return f"{BUCKET}/data/{ds}/"
+
+    train = CreateTrainingJobOperator(
+        task_id="train",
+        framework_type="PyTorch",
+        framework_version="PyTorch-1.0.0-python3.6",
+        code_dir=f"obs:/{BUCKET}/code/",
+        boot_file=f"obs:/{BUCKET}/code/quickstart_train.py",
+        inputs="{{ ti.xcom_pull(task_ids='prepare_data') }}",
+        output_path=BUCKET + "/output/{{ ds }}/",
+        log_url=BUCKET + "/logs/{{ ds }}/",
+        hyperparameters={"epochs": "20", "lr": "0.5"},
+        train_instance_type="modelarts.vm.cpu.2u",
+        train_instance_count=1,
+        job_description="quickstart logistic regression",
+        wait=False,
+    )
+
+    wait = TrainingJobSensor(
+        task_id="wait_for_training",
+        job_id="{{ ti.xcom_pull(task_ids='train', key='job_id') }}",
+        version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}",
+        deferrable=True,
+        poke_interval=2,
+    )
+
+    @task
+    def report_metrics(ti=None) -> dict:
+        """Read the metrics the training wrote to the output path."""
+        result = ti.xcom_pull(task_ids="train")
+        metrics = json.loads(obs_object(result["train_url"].rstrip("/") + "/metrics.json").read_text())
+        print(f"job {result['job_name']} {result['version_name']} (job_id={result['job_id']}): {metrics}")
+        return {**metrics, "job_id": result["job_id"], "version_id": result["version_id"],
+                "version_name": result["version_name"], "console_url": result["console_url"]}
+
+    prepare_data() >> train >> wait >> report_metrics()
