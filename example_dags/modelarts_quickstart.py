@@ -67,8 +67,8 @@ with DAG(
         poke_interval=2,
     )
 
-    @task
-    def report_metrics(ti=None) -> dict:
+    @task(multiple_outputs=False)
+    def report_metrics(ti=None) -> dict[str, object]:
         """Read the metrics the training wrote to the output path."""
         result = ti.xcom_pull(task_ids="train")
         metrics = json.loads(obs_object(result["train_url"].rstrip("/") + "/metrics.json").read_text())
