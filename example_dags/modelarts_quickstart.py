@@ -28,9 +28,13 @@ with DAG(
     tags=["modelarts", "example"],
 ) as dag:
 
-    @task
-    def prepare_data(ds: str | None = None) -> str:
-        """Write a small, real, linearly separable data set (and the training code) to OBS."""
+    @task(multiple_outputs=True)
+    def prepare_data(dag_run=None) -> dict[str, str]:
+        """Write a small, real, linearly separable data set (and the training code) to OBS.
+
+        Paths are partitioned by the run's date (manual runs in Airflow 3 have no logical date: run_after).
+        """
+        ds = (dag_run.logical_date or dag_run.run_after).strftime("%Y-%m-%d")
         rng = random.Random(ds)
         rows = []
         for _ in range(200):
@@ -41,7 +45,8 @@ with DAG(
         data.write_text("\n".join(rows) + "\n")
         upload_script("quickstart_train.py", f"{BUCKET}/code/")
         print(f"wrote {len(rows)} rows to {BUCKET}/data/{ds}/train.csv")
-        return f"{BUCKET}/data/{ds}/"
+        return {"inputs": f"{BUCKET}/data/{ds}/", "output_path": f"{BUCKET}/output/{ds}/",
+                "log_url": f"{BUCKET}/logs/{ds}/"}
 
     train = CreateTrainingJobOperator(
         task_id="train",
@@ -49,10 +54,10 @@ with DAG(
         framework_version="PyTorch-1.0.0-python3.6",
         code_dir=f"obs:/{BUCKET}/code/",
         boot_file=f"obs:/{BUCKET}/code/quickstart_train.py",
-        inputs="{{ ti.xcom_pull(task_ids='prepare_data') }}",
-        output_path=BUCKET + "/output/{{ ds }}/",
-        log_url=BUCKET + "/logs/{{ ds }}/",
-        hyperparameters={"epochs": "20", "lr": "0.5"},
+        inputs="{{ ti.xcom_pull(task_ids='prepare_data', key='inputs') }}",
+        output_path="{{ ti.xcom_pull(task_ids='prepare_data', key='output_path') }}",
+        log_url="{{ ti.xcom_pull(task_ids='prepare_data', key='log_url') }}",
+        hyperparameters={"epochs": "20", "lr": "0.5", "epoch_seconds": "0.25"},
         train_instance_type="modelarts.vm.cpu.2u",
         train_instance_count=1,
         job_description="quickstart logistic regression",

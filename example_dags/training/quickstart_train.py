@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import time
 
 
 def main() -> None:
@@ -19,6 +20,7 @@ def main() -> None:
     parser.add_argument("--train_url", required=True)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=0.5)
+    parser.add_argument("--epoch_seconds", type=float, default=0.0, help="pause per epoch (a bigger model)")
     args, _ = parser.parse_known_args()
 
     rows = []
@@ -40,6 +42,7 @@ def main() -> None:
             bias -= args.lr * (p - label)
         loss, accuracy = loss / len(rows), correct / len(rows)
         print(f"epoch {epoch}/{args.epochs} loss={loss:.4f} accuracy={accuracy:.3f}", flush=True)
+        time.sleep(args.epoch_seconds)
     os.makedirs(args.train_url, exist_ok=True)
     with open(os.path.join(args.train_url, "model.json"), "w") as handle:
         json.dump({"w1": w1, "w2": w2, "bias": bias}, handle)

@@ -1,0 +1,220 @@
+"""End to end through real Airflow components: api-server, scheduler, dag-processor, triggerer (LocalExecutor,
+SQLite) and the emulator, all started here on loopback and stopped by PID, pass or fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+
+pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs and this setup target Airflow 3")
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Airflow:
+    def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
+        self.home, self.env, self.port = home, env, port
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, check=True, capture_output=True, timeout=300)
+        for name in COMPONENTS:
+            args = [AIRFLOW, name] + (["--port", str(self.port)] if name == "api-server" else [])
+            log = (self.home / f"{name}.out").open("wb")
+            self.processes[name] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v2{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def wait_for(self, what: str, check, timeout: float, interval: float = 1.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = check()
+                if last:
+                    return last
+            except OSError as err:
+                last = err
+            time.sleep(interval)
+        tails = {name: (self.home / f"{name}.out").read_text(errors="replace")[-3000:] for name in COMPONENTS}
+        raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + "\n".join(
+            f"--- {n} ---\n{t}" for n, t in tails.items()))
+
+    def trigger(self, dag_id: str) -> str:
+        self.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        return self.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None})["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+
+    def ti(self, dag_id: str, run_id: str, task_id: str) -> dict:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str):
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")["value"]
+
+    def task_logs(self, dag_id: str, run_id: str, task_id: str) -> dict[str, str]:
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        return {p.name: p.read_text(errors="replace") for p in sorted(folder.glob("*"))} if folder.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-e2e")
+    dags = home / "dags"
+    shutil.copytree(REPO / "example_dags", dags)
+    shutil.copy(Path(__file__).parent / "dags" / "e2e_kill.py", dags / "e2e_kill.py")
+    # jobs queue for a few seconds (INIT → WAITING → RUNNING), as on the real service: sensors defer
+    emu = ModelArtsEmulator(root=home / "emulator", step_delay=2.0, kill_grace=2.0).start()
+    airflow = None
+    try:
+        emu.add_dataset("demo-dataset", "v1", "/modelarts-demo/seed/dataset/v1/")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        env.update({
+            "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk"),
+            "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
+        })
+        port = _free_port()
+        env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+        airflow = Airflow(home, env, port)
+        airflow.start()
+        airflow.wait_for("the api-server", lambda: airflow.api("GET", "/monitor/health"), 90)
+        airflow.wait_for("the DAGs to be parsed", lambda: {d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]}
+                         >= set(DAG_IDS), 120)
+        yield airflow, emu
+    finally:
+        if airflow is not None:
+            airflow.stop()
+        emu.stop()
+
+
+def _wait_run(airflow: Airflow, dag_id: str, run_id: str, timeout: float = 180) -> str:
+    return airflow.wait_for(f"{dag_id} {run_id} to finish",
+                            lambda: (s := airflow.run_state(dag_id, run_id)) in ("success", "failed") and s, timeout)
+
+
+def test_example_dags_have_no_import_errors(stack):
+    airflow, _ = stack
+    errors = airflow.api("GET", "/importErrors")
+    assert errors["total_entries"] == 0, errors
+
+
+def test_example_dags_run_through_scheduler_and_triggerer(stack):
+    airflow, emu = stack
+    runs = {dag_id: airflow.trigger(dag_id) for dag_id in ("modelarts_quickstart", "modelarts_retry",
+                                                           "modelarts_seed_examples")}
+    # watch the deferrable sensor: it must sit in "deferred" (no worker slot) while the job trains
+    sensor_states: set[str] = set()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = airflow.ti("modelarts_quickstart", runs["modelarts_quickstart"], "wait_for_training")["state"]
+        sensor_states.add(state)
+        if state in ("success", "failed", "upstream_failed"):
+            break
+        time.sleep(0.3)
+    for dag_id, run_id in runs.items():
+        assert _wait_run(airflow, dag_id, run_id) == "success", (dag_id, airflow.task_logs(dag_id, run_id, "train"))
+
+    quick = runs["modelarts_quickstart"]
+    assert "deferred" in sensor_states and "success" in sensor_states
+    job_id = airflow.xcom("modelarts_quickstart", quick, "train", "job_id")
+    version_id = airflow.xcom("modelarts_quickstart", quick, "train", "version_id")
+    assert isinstance(job_id, int) and isinstance(version_id, int)
+    sensor_logs = airflow.task_logs("modelarts_quickstart", quick, "wait_for_training")
+    trigger_logs = [text for name, text in sensor_logs.items() if ".trigger." in name]
+    assert trigger_logs, f"no trigger log among {list(sensor_logs)}"
+    assert "JOBSTAT_RUNNING" in "".join(trigger_logs) or "training finished" in "".join(trigger_logs)
+    assert "training finished" in "".join(sensor_logs.values())
+
+    retry = runs["modelarts_retry"]
+    result = airflow.xcom("modelarts_retry", retry, "train", "return_value")
+    assert (result["version_name"], result["status_name"]) == ("V0002", "JOBSTAT_COMPLETED")
+    retry_logs = airflow.task_logs("modelarts_retry", retry, "train")
+    first_try = "".join(text for name, text in retry_logs.items() if name.startswith("attempt=1"))
+    assert "RuntimeError: CUDA out of memory (simulated)" in first_try
+    assert any(name.startswith("attempt=2") for name in retry_logs)
+
+    for task_id in ("obs_inputs", "dataset", "custom_image", "built_in"):
+        value = airflow.xcom("modelarts_seed_examples", runs["modelarts_seed_examples"], task_id, "return_value")
+        assert value["status_name"] == "JOBSTAT_COMPLETED", task_id
+
+
+def test_killing_a_running_training_task_stops_the_job(stack):
+    airflow, emu = stack
+    run_id = airflow.trigger("e2e_kill")
+    airflow.wait_for("the training to run", lambda: airflow.ti("e2e_kill", run_id, "train")["state"] == "running"
+                     and "still training" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values()), 120,
+                     interval=0.5)
+    job_id = airflow.xcom("e2e_kill", run_id, "train", "job_id")
+    version_id = airflow.xcom("e2e_kill", run_id, "train", "version_id")
+    airflow.api("PATCH", f"/dags/e2e_kill/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json()
+    try:
+        hook = ModelArtsHook()
+        airflow.wait_for("the remote version to be KILLED",
+                         lambda: hook.get_job_version(job_id, version_id).state.name == "JOBSTAT_KILLED", 60)
+    finally:
+        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
+    assert "Asked ModelArts to stop" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values())
+
+
+def test_no_secret_in_airflow_logs(stack):
+    airflow, emu = stack
+    secrets = [emu.credentials.sk, emu.credentials.password]
+    leaks = []
+    for path in airflow.home.joinpath("logs").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            leaks += [(str(path), s[:4] + "…") for s in secrets if s in text]
+    assert list(airflow.home.joinpath("logs").rglob("*.log")), "no logs were written"
+    assert leaks == []
