@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill")
+DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill", "e2e_reschedule")
 
 
 def _free_port() -> int:
@@ -106,7 +107,8 @@ def stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-e2e")
     dags = home / "dags"
     shutil.copytree(REPO / "example_dags", dags)
-    shutil.copy(Path(__file__).parent / "dags" / "e2e_kill.py", dags / "e2e_kill.py")
+    for extra in (Path(__file__).parent / "dags").glob("e2e_*.py"):
+        shutil.copy(extra, dags / extra.name)
     # jobs queue for a few seconds (INIT → WAITING → RUNNING), as on the real service: sensors defer
     emu = ModelArtsEmulator(root=home / "emulator", step_delay=2.0, kill_grace=2.0).start()
     airflow = None
@@ -206,6 +208,17 @@ def test_killing_a_running_training_task_stops_the_job(stack):
     finally:
         del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
     assert "Asked ModelArts to stop" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values())
+
+
+def test_reschedule_mode_sensor_prints_each_line_once(stack):
+    airflow, _ = stack
+    run_id = airflow.trigger("e2e_reschedule")
+    assert _wait_run(airflow, "e2e_reschedule", run_id, timeout=120) == "success"
+    text = "".join(airflow.task_logs("e2e_reschedule", run_id, "wait").values())
+    seen = re.findall(r"reschedule-line-(\d\d)", text)
+    assert sorted(seen) == [f"{i:02d}" for i in range(40)], seen
+    pokes = text.count("Filling up the DagBag")  # one per task process: the sensor was rescheduled between pokes
+    assert pokes >= 2, text[-2000:]
 
 
 def test_no_secret_in_airflow_logs(stack):
