@@ -68,6 +68,7 @@ class Emulator:
         self.faults = FaultInjector(settings.faults, settings.seed)
         self.runner: JobRunner | None = None
         self.requests: Counter[str] = Counter()
+        self.response_bytes: Counter[str] = Counter()
         self.auth_outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         self.metadata_tokens: set[str] = set()
 
@@ -82,7 +83,7 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         return {"requests": dict(self.requests), "auth": {k: dict(v) for k, v in self.auth_outcomes.items()},
-                "faults_fired": self.faults.fired}
+                "response_bytes": dict(self.response_bytes), "faults_fired": self.faults.fired}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -598,6 +599,7 @@ def create_app(emu: Emulator) -> FastAPI:  # noqa: C901 - one place for all the 
         admin_guard(request)
         emu.requests.clear()
         emu.auth_outcomes.clear()
+        emu.response_bytes.clear()
         return JSONResponse({"ok": True})
 
     @app.post("/_emulator/faults", name="admin_faults")
@@ -693,6 +695,8 @@ class EmulatorMiddleware:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body":
+                self.emu.response_bytes[endpoint] += len(message.get("body", b""))
             if after is not None:
                 captured.append(message)
             else:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -248,24 +249,43 @@ class ModelArtsClient:
         """Send one request without blocking the event loop (httpx.AsyncClient, same steps)."""
         import httpx
 
-        timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
+        client = _async_http_client(self.config)
         actions = self._request_steps(request)
         result: Any = None
-        async with httpx.AsyncClient(timeout=timeout, verify=self.config.verify, follow_redirects=False) as client:
-            try:
-                while True:
-                    kind, arg = actions.send(result)
-                    if kind == "sleep":
-                        await asyncio.sleep(arg)
-                        result = None
-                        continue
-                    try:
-                        resp = await client.request(arg.method, arg.url, headers=arg.headers, content=arg.body or None)
-                        result = RawResponse(resp.status_code, dict(resp.headers), resp.content)
-                    except httpx.TransportError as exc:
-                        result = exc
-            except StopIteration as done:
-                return done.value
+        try:
+            while True:
+                kind, arg = actions.send(result)
+                if kind == "sleep":
+                    await asyncio.sleep(arg)
+                    result = None
+                    continue
+                try:
+                    resp = await client.request(arg.method, arg.url, headers=arg.headers, content=arg.body or None)
+                    result = RawResponse(resp.status_code, dict(resp.headers), resp.content)
+                except httpx.TransportError as exc:
+                    result = exc
+        except StopIteration as done:
+            return done.value
+
+
+#: One pooled httpx.AsyncClient per event loop and transport settings: a triggerer watching a thousand jobs
+#: keeps a few connections open instead of building a client (and its TLS context) per poll.
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _async_http_client(config: ConnectionConfig) -> Any:
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    per_loop = _async_clients.setdefault(loop, {})
+    key = (str(config.verify), config.connect_timeout, config.read_timeout)
+    client = per_loop.get(key)
+    if client is None or client.is_closed:
+        timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+        client = per_loop[key] = httpx.AsyncClient(timeout=timeout, verify=config.verify, follow_redirects=False,
+                                                   limits=httpx.Limits(max_connections=100,
+                                                                       max_keepalive_connections=20))
+    return client
 
 
 def _classify_transport_error(exc: Exception) -> tuple[bool, bool]:
