@@ -172,19 +172,19 @@ def test_unknown_region_gives_a_discovery_error(emu, use_conn):
         ModelArtsHook().list_training_jobs()
 
 
-@pytest.mark.parametrize(
-    ("conn", "field"),
-    [
-        ({"conn_type": "modelarts", "login": "a", "password": "b", "extra": {}}, "region"),
-        ({"conn_type": "modelarts", "extra": {"region": "r", "auth_type": "oauth"}}, "auth_type"),
-        ({"conn_type": "modelarts", "extra": {"region": "r", "auth_type": "aksk"}}, "login/password"),
-        ({"conn_type": "modelarts", "login": "u", "extra": {"region": "r", "auth_type": "password"}}, "login/password"),
-        ({"conn_type": "modelarts", "extra": {"region": "r", "timeout": "soon"}}, "timeout"),
-        ({"conn_type": "modelarts", "extra": {"region": "r", "regoin": "typo"}}, "regoin"),
-        ({"conn_type": "modelarts", "extra": {"region": "r", "modelarts_endpoint": "ftp://x"}}, "modelarts_endpoint"),
-        ({"conn_type": "modelarts", "extra": {"region": 5}}, "region"),
-    ],
-)
+BAD_CONNECTIONS = [
+    ({"conn_type": "modelarts", "login": "a", "password": "b", "extra": {}}, "region"),
+    ({"conn_type": "modelarts", "extra": {"region": "r", "auth_type": "oauth"}}, "auth_type"),
+    ({"conn_type": "modelarts", "extra": {"region": "r", "auth_type": "aksk"}}, "login/password"),
+    ({"conn_type": "modelarts", "login": "u", "extra": {"region": "r", "auth_type": "password"}}, "login/password"),
+    ({"conn_type": "modelarts", "extra": {"region": "r", "timeout": "soon"}}, "timeout"),
+    ({"conn_type": "modelarts", "extra": {"region": "r", "regoin": "typo"}}, "regoin"),
+    ({"conn_type": "modelarts", "extra": {"region": "r", "modelarts_endpoint": "ftp://x"}}, "modelarts_endpoint"),
+    ({"conn_type": "modelarts", "extra": {"region": 5}}, "region"),
+]
+
+
+@pytest.mark.parametrize(("conn", "field"), BAD_CONNECTIONS)
 def test_invalid_connections_name_the_connection_and_field(monkeypatch, conn, field):
     monkeypatch.setenv("AIRFLOW_CONN_BROKEN", json.dumps(conn))
     with pytest.raises(ModelArtsConfigError) as err:
