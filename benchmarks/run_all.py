@@ -92,9 +92,7 @@ def main(argv: list[str]) -> int:
             "(`tests/integration/test_benchmarks_smoke.py`) and does not gate on the numbers.\n\n"
             f"{text}\n\n" + (REPO / "benchmarks" / "NOTES.md").read_text())
         print(f"wrote {doc}", file=sys.stderr)
-    failed = [r for r in rows if r.met is False]
-    del failed  # reported in the table; CI does not gate on the numbers
-    return 0
+    return 0  # targets missed are reported in the table; nothing gates on the numbers
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from airflow_provider_modelarts.emulator.errors import (
 from airflow_provider_modelarts.emulator.faults import FaultInjector
 from airflow_provider_modelarts.emulator.runner import JobRunner, LocalObs, ObsPathError
 from airflow_provider_modelarts.emulator.store import RUNNING_STATES, Store, now_ms
+from airflow_provider_modelarts.emulator.v2 import add_v2_routes
 from airflow_provider_modelarts.models import JobState
 
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -577,6 +578,8 @@ def create_app(emu: Emulator) -> FastAPI:  # noqa: C901 - one place for all the 
         if sort_by in ("model_name", "model_id", "create_time", "model_size"):
             models.sort(key=lambda m: m[sort_by], reverse=q.get("order") == "desc")
         return _ok({"model_total_count": len(models), "models": models[(page - 1) * per_page: page * per_page]})
+
+    add_v2_routes(app, emu, authenticate, validate_config, start_version)
 
     # ------------------------------------------------------------------ admin (loopback only)
     def admin_guard(request: Request) -> None:

@@ -36,7 +36,8 @@ INJECTED_MESSAGES = {
 
 
 class EmulatorError(Exception):
-    """An error answer. ``style``: ``v1`` (is_success envelope), ``gateway`` (APIG), ``iam`` (keystone)."""
+    """An error answer. ``style``: ``v1`` (is_success envelope), ``v2`` (error_msg/error_code/error_solution),
+    ``gateway`` (APIG), ``iam`` (keystone)."""
 
     def __init__(self, status_code: tuple[int, str], message: str, *, style: str = "v1",
                  headers: dict[str, str] | None = None) -> None:
@@ -53,6 +54,8 @@ class EmulatorError(Exception):
 def error_body(status: int, code: str, message: str, style: str, request_id: str) -> dict[str, Any]:
     if style == "iam":
         return {"error": {"code": status, "message": message, "title": _TITLES.get(status, "Error")}}
+    if style == "v2":
+        return {"error_msg": message, "error_code": code, "error_solution": _SOLUTIONS.get(code, "")}
     if style == "gateway" or code.startswith("APIG."):
         return {"error_code": code, "error_msg": message, "request_id": request_id}
     # v1 training API: the API reference spells the message field error_message (§2.2)
@@ -63,4 +66,5 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+_SOLUTIONS = {"ModelArts.2751": "Use another job name.", "ModelArts.2775": "Check the training job ID."}
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}

@@ -405,3 +405,14 @@ def test_admin_and_console_are_loopback_only_but_console_works(emu, hook):
     version = wait_terminal(hook, hook.create_training_job(framework_job(emu, unique("console"))))
     page = requests.get(emu.console_url(version.job_id, version.version_id))
     assert page.status_code == 200 and "JOBSTAT_COMPLETED" in page.text and "done" in page.text
+
+
+def test_idle_emulator_uses_almost_no_cpu(emulator):
+    def cpu_seconds() -> float:
+        fields = open(f"/proc/{emulator.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    time.sleep(0.5)
+    before = cpu_seconds()
+    time.sleep(3)
+    assert cpu_seconds() - before < 0.1  # no polling loops: the server sleeps until a request or a worker line

@@ -1,0 +1,281 @@
+"""New-version training jobs (API v2, ``shared/modelarts-api.md`` §3) on the same store and job runner as v1.
+
+A v2 job is kept as an internal job with one version (so the runner, logs and OBS are shared) plus a row in
+``v2_jobs`` with its UUID and the request body. Phases are derived from the v1 status code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from airflow_provider_modelarts.emulator import catalog
+from airflow_provider_modelarts.emulator.errors import EmulatorError
+from airflow_provider_modelarts.emulator.store import RUNNING_STATES
+
+# v2 error codes (S-otc appendix); statuses as documented where given, else [inference].
+V2_DUPLICATE_NAME = (400, "ModelArts.2751")
+V2_NOT_FOUND = (404, "ModelArts.2775")
+V2_CANNOT_TERMINATE = (409, "ModelArts.2796")
+V2_INVALID = (400, "ModelArts.2752")  # [inference: a parameter error code of the 27xx training range]
+V2_LOG_NOT_GENERATED = (400, "ModelArts.2818")
+
+#: v1 status code → (phase, secondary_phase)
+PHASES = {
+    0: ("Creating", "Unknown"), 1: ("Creating", "Creating"), 2: ("Creating", "Creating"), 4: ("Creating", "Creating"),
+    7: ("Pending", "Queuing"), 8: ("Running", "Running"), 9: ("Terminating", "Terminating"),
+    10: ("Completed", "Completed"), 11: ("Failed", "Failed"), 12: ("Terminated", "Terminated"),
+    13: ("Terminated", "Terminated"), 14: ("Abnormal", "Lost"), 3: ("Failed", "CreateFailed"),
+    5: ("Failed", "CreateFailed"),
+}
+#: aom line API in v2: ``asc`` reads old → new (after base_line), ``desc`` new → old (§3; the reverse of v1's
+#: wording) [inference]
+V2_ORDER_TO_V1 = {"asc": "desc", "desc": "asc"}
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+V2_SCHEMA = """
+CREATE TABLE IF NOT EXISTS v2_jobs (
+    id TEXT PRIMARY KEY, job_id INTEGER NOT NULL, version_id INTEGER NOT NULL, body TEXT NOT NULL
+);
+"""
+
+
+def v2_error(status_code: tuple[int, str], message: str) -> EmulatorError:
+    return EmulatorError(status_code, message, style="v2")
+
+
+def engine_v2_id(engine: dict[str, Any]) -> str:
+    return f"{engine['engine_name'].lower().replace(' ', '-')}-{engine['engine_version']}"
+
+
+def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_config: Callable,
+                  start_version: Callable) -> None:
+    emu.store.db.executescript(V2_SCHEMA)
+
+    def row(training_job_id: str) -> dict[str, Any]:
+        found = emu.store.one("SELECT * FROM v2_jobs WHERE id=?", (training_job_id,))
+        if found is None:
+            raise v2_error(V2_NOT_FOUND, f"Training job {training_job_id} not found.")
+        return found
+
+    def job_object(found: dict[str, Any]) -> dict[str, Any]:
+        body = json.loads(found["body"])
+        job = emu.store.job(found["job_id"])
+        version = emu.store.version(found["job_id"], found["version_id"])
+        if job is None or version is None:
+            raise v2_error(V2_NOT_FOUND, f"Training job {found['id']} not found.")
+        phase, secondary = PHASES.get(version["status"], ("Creating", "Unknown"))
+        count = int(version["config"].get("worker_server_num") or 1)
+        end = version["end_time"]
+        duration = ((end or emu_now()) - version["start_time"]) if version["start_time"] else 0
+        metadata = {**body.get("metadata", {}), "id": found["id"], "create_time": version["create_time"],
+                    "user_name": emu.account.user, "workspace_id": body.get("metadata", {}).get("workspace_id", "0")}
+        return {
+            "kind": body.get("kind", "job"), "metadata": metadata,
+            "status": {"phase": phase, "secondary_phase": secondary, "duration": duration,
+                       "start_time": version["start_time"], "tasks": [f"worker-{i}" for i in range(count)],
+                       "task_statuses": [{"task": f"worker-{i}", "exit_code": 0 if phase == "Completed" else None,
+                                          "message": version["error_result"] or ""} for i in range(count)]},
+            "algorithm": body.get("algorithm", {}), "spec": body.get("spec", {}),
+        }
+
+    def to_config(body: dict[str, Any]) -> dict[str, Any]:
+        algorithm = body.get("algorithm") or {}
+        spec = body.get("spec") or {}
+        resource = spec.get("resource") or {}
+        engine = algorithm.get("engine") or {}
+        config: dict[str, Any] = {
+            "worker_server_num": resource.get("node_count", 1),
+            "parameter": [{"label": p.get("name"), "value": p.get("value")} for p in algorithm.get("parameters") or []],
+        }
+        if resource.get("flavor_id"):
+            config["flavor"] = {"code": resource["flavor_id"]}
+        if resource.get("pool_id"):
+            config["pool_id"] = resource["pool_id"]
+        for item in algorithm.get("inputs") or []:
+            remote = item.get("remote") or {}
+            if remote.get("obs"):
+                config.setdefault("data_url", remote["obs"].get("obs_url"))
+            elif remote.get("dataset"):
+                config.setdefault("dataset_id", remote["dataset"].get("id"))
+                config.setdefault("dataset_version_id", remote["dataset"].get("version_id"))
+        for item in algorithm.get("outputs") or []:
+            if (item.get("remote") or {}).get("obs"):
+                config.setdefault("train_url", item["remote"]["obs"].get("obs_url"))
+        if (spec.get("log_export_path") or {}).get("obs_url"):
+            config["log_url"] = spec["log_export_path"]["obs_url"]
+        if engine.get("image_url"):
+            config["user_image_url"] = engine["image_url"]
+            config["user_command"] = algorithm.get("command")
+        elif algorithm.get("id"):
+            match = re.fullmatch(r"builtin-(\d+)", str(algorithm["id"]))
+            if not match:
+                raise v2_error((400, "ModelArts.2755"), "algorithm not found.")
+            config["model_id"] = int(match.group(1))
+        else:
+            found = next((e for e in catalog.AI_ENGINES if engine.get("engine_id") in (engine_v2_id(e),)
+                          or (e["engine_name"], e["engine_version"]) == (engine.get("engine_name"),
+                                                                         engine.get("engine_version"))), None)
+            if found is None:
+                raise v2_error(V2_INVALID, f"engine {engine!r} not found.")
+            config["engine_id"] = found["engine_id"]
+            config["app_url"], config["boot_file_url"] = algorithm.get("code_dir"), algorithm.get("boot_file")
+        return config
+
+    async def body_of(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise v2_error(V2_INVALID, "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise v2_error(V2_INVALID, "The request body must be a JSON object.")
+        return body
+
+    @app.post("/v2/{project_id}/training-jobs", name="v2_create_job")
+    async def create(project_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        body = await body_of(request)
+        name = (body.get("metadata") or {}).get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise v2_error(V2_INVALID, "metadata.name must be 1-64 characters from letters, digits, '-' and '_'.")
+        if emu.store.job_by_name(name):
+            raise v2_error(V2_DUPLICATE_NAME, f"The training job name {name} already exists.")
+        try:
+            config = validate_config(to_config(body))
+        except EmulatorError as err:
+            if err.style == "v2":
+                raise
+            raise v2_error((err.status, err.code), err.message) from None
+        description = (body.get("metadata") or {}).get("description") or ""
+        job_id = emu.store.create_job(name, description[:256], str((body.get("metadata") or {}).get("workspace_id")
+                                                                   or "0"))
+        job = emu.store.job(job_id)
+        version = start_version(job, description[:256], config, None)
+        training_job_id = str(uuid.uuid4())
+        emu.store.execute("INSERT INTO v2_jobs(id, job_id, version_id, body) VALUES (?,?,?,?)",
+                          (training_job_id, job_id, version["version_id"], json.dumps(body)))
+        return JSONResponse(job_object(row(training_job_id)), status_code=201)
+
+    @app.get("/v2/{project_id}/training-jobs/{training_job_id}", name="v2_get_job")
+    async def show(project_id: str, training_job_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        return JSONResponse(job_object(row(training_job_id)))
+
+    @app.post("/v2/{project_id}/training-job-searches", name="v2_search_jobs")
+    async def search(project_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        body = await body_of(request)
+        offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
+        if not 0 <= offset or not 1 <= limit <= 50:
+            raise v2_error(V2_INVALID, "offset must be >= 0 and limit within [1, 50].")
+        items = [job_object(found) for found in emu.store.all("SELECT * FROM v2_jobs")]
+        for flt in body.get("filters") or []:
+            key, operator, values = flt.get("key"), flt.get("operator", "in"), flt.get("value") or []
+
+            def value_of(item: dict[str, Any], key: str = key) -> str:
+                return str(item["status"]["phase"] if key == "phase" else item["metadata"].get(key, ""))
+
+            if operator == "like":
+                items = [i for i in items if any(v in value_of(i) for v in values)]
+            elif operator == "not":
+                items = [i for i in items if value_of(i) not in values]
+            else:
+                items = [i for i in items if value_of(i) in values]
+        sort_by = body.get("sort_by") or "create_time"
+        items.sort(key=lambda i: str(i["metadata"].get(sort_by, i["metadata"]["create_time"])).zfill(20),
+                   reverse=(body.get("order") or "desc") == "desc")
+        page = items[offset: offset + limit]
+        return JSONResponse({"total": len(items), "count": len(page), "limit": limit, "offset": offset,
+                             "sort_by": sort_by, "order": body.get("order") or "desc", "group_by": "",
+                             "workspace_id": body.get("workspace_id") or "0", "items": page})
+
+    @app.post("/v2/{project_id}/training-jobs/{training_job_id}/actions", name="v2_job_action")
+    async def action(project_id: str, training_job_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        found = row(training_job_id)
+        body = await body_of(request)
+        if body.get("action_type") != "terminate":
+            raise v2_error(V2_INVALID, "action_type must be 'terminate'.")
+        status = emu.store.status(found["version_id"])
+        if status not in RUNNING_STATES or status == 9:
+            raise v2_error(V2_CANNOT_TERMINATE, "The training job cannot be terminated in its current phase.")
+        await emu.runner.stop(found["version_id"])
+        return JSONResponse(job_object(found), status_code=202)
+
+    @app.delete("/v2/{project_id}/training-jobs/{training_job_id}", name="v2_delete_job")
+    async def delete(project_id: str, training_job_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        found = row(training_job_id)
+        if found["version_id"] in emu.runner.executions:
+            await emu.runner.stop(found["version_id"])
+        emu.store.execute("DELETE FROM v2_jobs WHERE id=?", (training_job_id,))
+        emu.store.execute("DELETE FROM versions WHERE job_id=?", (found["job_id"],))
+        emu.store.execute("DELETE FROM jobs WHERE job_id=?", (found["job_id"],))
+        return Response(status_code=202)
+
+    def task_log(found: dict[str, Any], task_id: str):
+        job = emu.store.job(found["job_id"])
+        version = emu.store.version(found["job_id"], found["version_id"])
+        files = list(emu.runner.log_files(job, version).values())
+        match = re.fullmatch(r"worker-(\d+)", task_id)
+        if not match or int(match.group(1)) >= len(files):
+            raise v2_error(V2_NOT_FOUND, f"Task {task_id} not found.")
+        log = files[int(match.group(1))]
+        if not log.path.exists():
+            raise v2_error(V2_LOG_NOT_GENERATED, "The log has not been generated yet.")
+        return log
+
+    @app.get("/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/logs/preview", name="v2_log_preview")
+    async def preview(project_id: str, training_job_id: str, task_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        text = (await asyncio.to_thread(task_log(row(training_job_id), task_id).text)).encode()
+        limit = 5 * 1024 * 1024
+        return JSONResponse({"content": text[-limit:].decode("utf-8", "replace"), "current_size": min(len(text), limit),
+                             "full_size": len(text)})
+
+    @app.get("/v2/{project_id}/training-jobs/{training_job_id}/logs/{task_id}", name="v2_aom_log")
+    async def aom(project_id: str, training_job_id: str, task_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        q = request.query_params
+        order = q.get("order") or "desc"
+        lines = q.get("lines") or "50"
+        base_line = q.get("base_line") or ""
+        if order not in V2_ORDER_TO_V1 or not lines.isdigit() or not 1 <= int(lines) <= 500 or not (
+                base_line == "" or base_line.isdigit()):
+            raise v2_error(V2_INVALID, "order must be asc|desc, lines within [1, 500], base_line a cursor.")
+        log = task_log(row(training_job_id), task_id)
+        page = await asyncio.to_thread(log.page, base_line=base_line, lines=int(lines), order=V2_ORDER_TO_V1[order])
+        return JSONResponse(page)
+
+    @app.get("/v2/{project_id}/training-job-engines", name="v2_engines")
+    async def engines(project_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        items = [{"engine_id": engine_v2_id(e), "engine_name": e["engine_name"], "engine_version": e["engine_version"],
+                  "v1_compatible": True, "run_user": "1000", "image_info": {"cpu_image_url": "", "gpu_image_url": ""}}
+                 for e in catalog.AI_ENGINES]
+        return JSONResponse({"total": len(items), "items": items})
+
+    @app.get("/v2/{project_id}/training-job-flavors", name="v2_flavors")
+    async def flavors(project_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        wanted = request.query_params.get("flavor_type")
+        items = [{"flavor_id": s["spec_code"], "flavor_name": s["spec_code"],
+                  "flavor_type": "GPU" if s["gpu_num"] else "CPU", "billing": {"code": s["spec_code"], "unit_num": 1},
+                  "flavor_info": {"max_num": s["max_num"], "cpu": {"arch": "x86", "core_num": int(s["core"])},
+                                  "memory": {"size": int(s["cpu"]), "unit": "GB"}},
+                  "attributes": {}} for s in catalog.RESOURCE_SPECS]
+        if wanted:
+            items = [i for i in items if i["flavor_type"] == wanted]
+        return JSONResponse({"total_count": len(items), "flavors": items})
+
+
+def emu_now() -> int:
+    from airflow_provider_modelarts.emulator.store import now_ms
+
+    return now_ms()
