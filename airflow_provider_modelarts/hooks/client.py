@@ -249,7 +249,7 @@ class ModelArtsClient:
         """Send one request without blocking the event loop (httpx.AsyncClient, same steps)."""
         import httpx
 
-        client = _async_http_client(self.config)
+        client, slots = _async_http_client(self.config)
         actions = self._request_steps(request)
         result: Any = None
         try:
@@ -260,7 +260,9 @@ class ModelArtsClient:
                     result = None
                     continue
                 try:
-                    resp = await client.request(arg.method, arg.url, headers=arg.headers, content=arg.body or None)
+                    async with slots:  # queue here (O(1)), not in the connection pool (O(queued) per wake-up)
+                        resp = await client.request(arg.method, arg.url, headers=arg.headers,
+                                                    content=arg.body or None)
                     result = RawResponse(resp.status_code, dict(resp.headers), resp.content)
                 except httpx.TransportError as exc:
                     result = exc
@@ -271,21 +273,24 @@ class ModelArtsClient:
 #: One pooled httpx.AsyncClient per event loop and transport settings: a triggerer watching a thousand jobs
 #: keeps a few connections open instead of building a client (and its TLS context) per poll.
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Concurrent requests per event loop. Waiting requests queue on a semaphore: httpcore's pool rescans every
+#: queued request on each wake-up, which made 1,000 simultaneous polls quadratic (benchmarks/, triggerer scale).
+ASYNC_MAX_CONNECTIONS = 32
 
 
-def _async_http_client(config: ConnectionConfig) -> Any:
+def _async_http_client(config: ConnectionConfig) -> tuple[Any, asyncio.Semaphore]:
     import httpx
 
     loop = asyncio.get_running_loop()
     per_loop = _async_clients.setdefault(loop, {})
     key = (str(config.verify), config.connect_timeout, config.read_timeout)
-    client = per_loop.get(key)
-    if client is None or client.is_closed:
+    entry = per_loop.get(key)
+    if entry is None or entry[0].is_closed:
         timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-        client = per_loop[key] = httpx.AsyncClient(timeout=timeout, verify=config.verify, follow_redirects=False,
-                                                   limits=httpx.Limits(max_connections=100,
-                                                                       max_keepalive_connections=20))
-    return client
+        limits = httpx.Limits(max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS)
+        entry = per_loop[key] = (httpx.AsyncClient(timeout=timeout, verify=config.verify, follow_redirects=False,
+                                                   limits=limits), asyncio.Semaphore(ASYNC_MAX_CONNECTIONS))
+    return entry
 
 
 def _classify_transport_error(exc: Exception) -> tuple[bool, bool]:
