@@ -88,12 +88,102 @@ class JobState:
     def is_successful(self) -> bool:
         return self.outcome is Outcome.SUCCESS
 
+    @property
+    def started(self) -> bool:
+        """Past queueing: worker logs may exist."""
+        return self.code not in (0, 1, 2, 4, 7)
+
     @classmethod
     def of(cls, name: str) -> JobState:
         return cls(STATUS_CODES[name])
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+#: v2 ``status.phase`` → outcome (§3; terminal phases [inference]: Completed; Failed, Abnormal; Terminated)
+_PHASES: dict[str, Outcome] = {
+    "Creating": Outcome.RUNNING, "Pending": Outcome.RUNNING, "Running": Outcome.RUNNING,
+    "Terminating": Outcome.RUNNING, "Completed": Outcome.SUCCESS, "Failed": Outcome.FAILED,
+    "Abnormal": Outcome.FAILED, "Terminated": Outcome.STOPPED,
+}
+
+
+@dataclass(frozen=True)
+class PhaseState:
+    """The state of a v2 training job (``status.phase``), with the same interface as :class:`JobState`."""
+
+    phase: str
+
+    @property
+    def code(self) -> str:
+        return self.phase
+
+    @property
+    def name(self) -> str:
+        return self.phase
+
+    @property
+    def outcome(self) -> Outcome:
+        return _PHASES.get(self.phase, Outcome.RUNNING)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.outcome is not Outcome.RUNNING
+
+    @property
+    def is_successful(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+    @property
+    def started(self) -> bool:
+        return self.phase not in ("Creating", "Pending")
+
+    def __str__(self) -> str:
+        return self.phase
+
+
+@dataclass(frozen=True)
+class JobV2:
+    """A new-version (v2) training job: a UUID, no versions; tasks ``worker-0``, ``worker-1``, …"""
+
+    job_id: str
+    job_name: str
+    state: PhaseState
+    description: str = ""
+    tasks: tuple[str, ...] = ()
+    train_url: str | None = None
+    error_info: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    #: v2 jobs have no versions; kept so code that reports a job can treat both alike
+    version_id = None
+
+    @property
+    def version_name(self) -> str:
+        return ""
+
+    @property
+    def job_desc(self) -> str:
+        return self.description
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> JobV2:
+        metadata = body.get("metadata") or {}
+        status = body.get("status") or {}
+        outputs = (body.get("algorithm") or {}).get("outputs") or []
+        train_url = next((((o.get("remote") or {}).get("obs") or {}).get("obs_url") for o in outputs), None)
+        messages = [t.get("message") for t in status.get("task_statuses") or [] if t.get("message")]
+        return cls(
+            job_id=str(metadata.get("id") or ""),
+            job_name=str(metadata.get("name") or ""),
+            state=PhaseState(str(status.get("phase") or "Creating")),
+            description=str(metadata.get("description") or ""),
+            tasks=tuple(status.get("tasks") or ()),
+            train_url=train_url,
+            error_info="; ".join(dict.fromkeys(messages)) or None,
+            raw=body,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from airflow_provider_modelarts.hooks import api_v1 as api
-from airflow_provider_modelarts.models import JobVersion, LogCursor
+from airflow_provider_modelarts.hooks import api_v2
+from airflow_provider_modelarts.models import JobV2, JobVersion, LogCursor
 
 #: aom-log returns at most 500 lines per call (§2.10).
 PAGE_LINES = 500
@@ -25,8 +26,44 @@ START_CURSOR = "0"
 Steps = Generator[api.Operation, Any, Any]
 
 
+def describe(job: JobVersion | JobV2) -> str:
+    if isinstance(job, JobV2):
+        return f"ModelArts job {job.job_name} (job_id={job.job_id})"
+    return f"ModelArts job {job.job_name} {job.version_name} (job_id={job.job_id}, version_id={job.version_id})"
+
+
+class _V1Calls:
+    def __init__(self, job_id: int | str, version_id: int | str) -> None:
+        self.job_id, self.version_id = int(job_id), int(version_id)
+
+    def get(self) -> api.Operation:
+        return api.get_version(self.job_id, self.version_id)
+
+    def page(self, name: str, base: str, lines: int) -> api.Operation:
+        return api.aom_log(self.job_id, self.version_id, log_file=name, lines=lines, order="desc", base_line=base)
+
+    def latest(self, name: str, lines: int) -> api.Operation:
+        return api.aom_log(self.job_id, self.version_id, log_file=name, lines=lines, order="desc", base_line="")
+
+
+class _V2Calls:
+    """v2: one job per id, logs per task (``worker-0``…), and ``order`` means the opposite of v1's."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id, self.version_id = str(job_id), None
+
+    def get(self) -> api.Operation:
+        return api_v2.get_job(self.job_id)
+
+    def page(self, name: str, base: str, lines: int) -> api.Operation:
+        return api_v2.aom_log(self.job_id, name, lines=lines, order="asc", base_line=base)
+
+    def latest(self, name: str, lines: int) -> api.Operation:
+        return api_v2.aom_log(self.job_id, name, lines=lines, order="desc", base_line="")
+
+
 class JobWatcher:
-    """Watch one job version.
+    """Watch one job version (v1: ``job_id`` + ``version_id``) or one v2 job (``version_id=None``).
 
     :param hook: a :class:`~airflow_provider_modelarts.hooks.modelarts.ModelArtsHook`.
     :param print_log: tail the workers' logs into ``log``.
@@ -34,12 +71,14 @@ class JobWatcher:
     :param log: where lines and transitions go (the task's or the trigger's logger).
     """
 
-    def __init__(self, hook: Any, job_id: int | str, version_id: int | str, *, print_log: bool = True,
-                 cursor: dict[str, str] | None = None, last_status: int | None = None,
+    def __init__(self, hook: Any, job_id: int | str, version_id: int | str | None = None, *, print_log: bool = True,
+                 cursor: dict[str, str] | None = None, last_status: int | str | None = None,
                  log: logging.Logger | Any = None) -> None:
         self.hook = hook
-        self.job_id = int(job_id)
-        self.version_id = int(version_id)
+        self.calls = _V2Calls(job_id) if version_id is None else _V1Calls(job_id, version_id)
+        self.job_id = self.calls.job_id
+        self.version_id = self.calls.version_id
+        self.last_job: Any = None
         self.print_log = print_log
         self.cursor = LogCursor.from_json(cursor)
         self.last_status = last_status
@@ -49,23 +88,29 @@ class JobWatcher:
 
     # ------------------------------------------------------------------ steps (transport-free)
     def _poll_steps(self) -> Steps:
-        version: JobVersion = yield api.get_version(self.job_id, self.version_id)
+        version = yield self.calls.get()
+        self.last_job = version
         if version.state.code != self.last_status:
-            self.log.info("ModelArts job %s %s (job_id=%s, version_id=%s) is %s", version.job_name,
-                          version.version_name, self.job_id, self.version_id, version.state)
+            self.log.info("%s is %s", describe(version), version.state)
             self.last_status = version.state.code
-        if self.print_log and version.state.code not in (1, 2, 4, 7):  # not started yet: no log to read
+        if self.print_log and version.state.started:  # queued: no log to read yet
             yield from self._tail_steps()
         return version
 
-    def _tail_steps(self) -> Steps:
+    def _log_names(self) -> Steps:
         if not self.log_files:
-            self.log_files = yield api.log_file_names(self.job_id, self.version_id)
-        for name in self.log_files:
+            if self.version_id is None:  # v2: the job lists its tasks, one log each
+                job = self.last_job or (yield self.calls.get())
+                self.log_files = list(job.tasks)
+            else:
+                self.log_files = yield api.log_file_names(self.job_id, self.version_id)
+        return self.log_files
+
+    def _tail_steps(self) -> Steps:
+        for name in (yield from self._log_names()):
             base = self.cursor.positions.get(name, START_CURSOR)
             for _ in range(MAX_PAGES_PER_POLL):
-                chunk = yield api.aom_log(self.job_id, self.version_id, log_file=name, lines=PAGE_LINES,
-                                          order="desc", base_line=base)
+                chunk = yield self.calls.page(name, base, PAGE_LINES)
                 for line in chunk.text_lines():
                     self.log.info("[%s] %s", name, line)
                 self.lines_emitted += chunk.lines
@@ -79,11 +124,9 @@ class JobWatcher:
         """The last ``lines`` lines of every worker's log, as one text block."""
         if lines <= 0:
             return ""
-        names = self.log_files or (yield api.log_file_names(self.job_id, self.version_id))
         blocks = []
-        for name in names:
-            chunk = yield api.aom_log(self.job_id, self.version_id, log_file=name, lines=min(lines, PAGE_LINES),
-                                      order="desc", base_line="")
+        for name in (yield from self._log_names()):
+            chunk = yield self.calls.latest(name, min(lines, PAGE_LINES))
             blocks.append(f"--- last {chunk.lines} lines of {name} ---\n{chunk.content}")
         return "\n".join(blocks)
 
@@ -132,9 +175,8 @@ async def drive_async(arun: Callable[[api.Operation], Any], steps: Steps) -> Any
         return done.value
 
 
-def outcome_message(version: JobVersion) -> str:
-    text = f"ModelArts job {version.job_name} {version.version_name} (job_id={version.job_id}, " \
-           f"version_id={version.version_id}) ended {version.state}"
+def outcome_message(version: JobVersion | JobV2) -> str:
+    text = f"{describe(version)} ended {version.state}"
     if version.error_info:
         text += f": {version.error_info}"
     return text
