@@ -197,6 +197,44 @@ class TrainingJobSpec:
             config["app_url"], config["boot_file_url"] = self.code_dir, self.boot_file
         return config
 
+    def v2_body(self, *, name: str, description: str, marker: str, engine: dict[str, str] | None,
+                algorithm_id: str | None) -> dict[str, Any]:
+        """The v2 create body (§3): metadata / algorithm / spec, from the same seed parameters."""
+        algorithm: dict[str, Any] = {
+            "parameters": [{"name": p["label"], "value": p["value"]} for p in self.hyperparameters],
+            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": self.output_path}}}],
+        }
+        if self.inputs:
+            algorithm["inputs"] = [{"name": "data_url", "remote": {"obs": {"obs_url": self.inputs}}}]
+        elif self.dataset_id:
+            algorithm["inputs"] = [{"name": "data_url", "remote": {"dataset": {
+                "id": self.dataset_id, "version_id": self.dataset_version_id}}}]
+        else:
+            algorithm["inputs"] = [
+                {"name": f"data_url_{i}" if i else "data_url",
+                 "remote": ({"obs": {"obs_url": source["data_url"]}} if source.get("data_url") else
+                            {"dataset": {"id": source["dataset_id"], "version_id": source["dataset_version"]}})}
+                for i, source in enumerate(self.data_source or [])]
+        if self.kind == "built-in":
+            algorithm["id"] = algorithm_id
+        elif self.kind == "custom-image":
+            algorithm["engine"] = {"image_url": self.user_image_url}
+            algorithm["command"] = self.user_command
+        else:
+            algorithm["code_dir"], algorithm["boot_file"] = self.code_dir, self.boot_file
+            algorithm["engine"] = dict(engine or {})
+        resource: dict[str, Any] = {"node_count": self.train_instance_count}
+        if self.train_instance_type:
+            resource["flavor_id"] = self.train_instance_type
+        if self.pool_id:
+            resource["pool_id"] = self.pool_id
+        spec: dict[str, Any] = {"resource": resource}
+        if self.log_url:
+            spec["log_export_path"] = {"obs_url": self.log_url}
+        return {"kind": "job",
+                "metadata": {"name": name, "description": description, "annotations": {"airflow-ti": marker}},
+                "algorithm": algorithm, "spec": spec}
+
 
 def validate_job_name(value: Any) -> str:
     if not isinstance(value, str) or not JOB_NAME_RE.match(value):
@@ -212,6 +250,24 @@ def derive_job_name(dag_id: str, task_id: str, run_id: str, map_index: int | Non
         return clean
     digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
     return clean[: 64 - 9].rstrip("-_") + "-" + digest
+
+
+def attempt_name(base: str, attempt: int) -> str:
+    """v2 has no versions: a re-run is a new job named ``<base>-a<attempt>`` (attempt 1 is ``base`` itself)."""
+    if attempt <= 1:
+        return base
+    suffix = f"-a{attempt}"
+    return base[: 64 - len(suffix)] + suffix
+
+
+def attempt_of(base: str, name: str) -> int | None:
+    """1 for ``base``, N for ``base-aN`` (also when base was shortened to fit), None for other names."""
+    if name == base:
+        return 1
+    head, sep, tail = name.rpartition("-a")
+    if sep and tail.isdigit() and int(tail) >= 2 and attempt_name(base, int(tail)) == name:
+        return int(tail)
+    return None
 
 
 def task_marker(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:

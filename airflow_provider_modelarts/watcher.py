@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
+from airflow_provider_modelarts.exceptions import ModelArtsApiError
 from airflow_provider_modelarts.hooks import api_v1 as api
 from airflow_provider_modelarts.hooks import api_v2
 from airflow_provider_modelarts.models import JobV2, JobVersion, LogCursor
@@ -24,6 +25,8 @@ MAX_PAGES_PER_POLL = 20
 START_CURSOR = "0"
 
 Steps = Generator[api.Operation, Any, Any]
+#: "log not generated yet / not ready" (v2, §3): no lines yet, not a failure
+LOG_NOT_READY_CODES = frozenset({"ModelArts.2818", "ModelArts.2776", "ModelArts.0806"})
 
 
 def describe(job: JobVersion | JobV2) -> str:
@@ -110,7 +113,12 @@ class JobWatcher:
         for name in (yield from self._log_names()):
             base = self.cursor.positions.get(name, START_CURSOR)
             for _ in range(MAX_PAGES_PER_POLL):
-                chunk = yield self.calls.page(name, base, PAGE_LINES)
+                try:
+                    chunk = yield self.calls.page(name, base, PAGE_LINES)
+                except ModelArtsApiError as err:
+                    if err.error_code in LOG_NOT_READY_CODES:
+                        break  # this worker has written nothing yet
+                    raise
                 for line in chunk.text_lines():
                     self.log.info("[%s] %s", name, line)
                 self.lines_emitted += chunk.lines
@@ -126,7 +134,13 @@ class JobWatcher:
             return ""
         blocks = []
         for name in (yield from self._log_names()):
-            chunk = yield self.calls.latest(name, min(lines, PAGE_LINES))
+            try:
+                chunk = yield self.calls.latest(name, min(lines, PAGE_LINES))
+            except ModelArtsApiError as err:
+                if err.error_code not in LOG_NOT_READY_CODES:
+                    raise
+                blocks.append(f"--- {name}: no log ({err.message}) ---")
+                continue
             blocks.append(f"--- last {chunk.lines} lines of {name} ---\n{chunk.content}")
         return "\n".join(blocks)
 
@@ -158,21 +172,34 @@ class JobWatcher:
 
 
 def drive_sync(run: Callable[[api.Operation], Any], steps: Steps) -> Any:
-    result: Any = None
+    """Run the steps; an API error is thrown back into them, where a step may handle it."""
+    operation = next_step(steps, None, None)
     try:
         while True:
-            result = run(steps.send(result))
+            try:
+                result, error = run(operation), None
+            except ModelArtsApiError as err:
+                result, error = None, err
+            operation = next_step(steps, result, error)
     except StopIteration as done:
         return done.value
 
 
 async def drive_async(arun: Callable[[api.Operation], Any], steps: Steps) -> Any:
-    result: Any = None
+    operation = next_step(steps, None, None)
     try:
         while True:
-            result = await arun(steps.send(result))
+            try:
+                result, error = await arun(operation), None
+            except ModelArtsApiError as err:
+                result, error = None, err
+            operation = next_step(steps, result, error)
     except StopIteration as done:
         return done.value
+
+
+def next_step(steps: Steps, result: Any, error: Exception | None) -> api.Operation:
+    return steps.throw(error) if error is not None else steps.send(result)
 
 
 def outcome_message(version: JobVersion | JobV2) -> str:

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: the connection's api_version; the DAG is the same for both (MODELARTS_API_VERSION=v1 ./scripts/demo.sh)
+API_VERSION = os.environ.get("MODELARTS_API_VERSION", "v2")
 DEMO = REPO / ".demo"
 
 
@@ -51,7 +53,7 @@ def main() -> int:
             "AIRFLOW_HOME": str(DEMO / "airflow-home"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk"),
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version=API_VERSION),
             "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
         log_file = DEMO / "dags-test.log"
@@ -70,19 +72,21 @@ def main() -> int:
         training_lines = re.findall(r"\] (\[job-[^\]]+\] .*?) \[airflow", log)
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-        version = ModelArtsHook().get_job_version(train["job_id"], train["version_id"])
+        version = ModelArtsHook().get_job(train["job_id"], train["version_id"])
         print()
         print("== summary")
         print(f"   DAG run            modelarts_quickstart: {run.state}")
         print(f"   training job       {version.job_name} (job_id={version.job_id})")
-        print(f"   version            {version.version_name} (version_id={version.version_id})")
+        if version.version_id is not None:
+            print(f"   version            {version.version_name} (version_id={version.version_id})")
+        print(f"   API                {API_VERSION} training jobs (connection extra api_version)")
         print(f"   status             {version.state}")
         metrics = {k: v for k, v in (report or {}).items() if k in ("loss", "accuracy", "rows", "epochs")}
         print(f"   final metrics      {json.dumps(metrics)}")
         print(f"   training log       {len(training_lines)} lines tailed into the task log; last: "
               f"{training_lines[-1].split('] ', 1)[1] if training_lines else '-'}")
         print(f"   Airflow log        {log_file}")
-        print(f"   job console        {emu.console_url(version.job_id, version.version_id)} (while it runs)")
+        print(f"   job console        {train['console_url']} (while it runs)")
         pid = emu.pid
     print(f"   done in            {time.monotonic() - started:.1f}s; the emulator (pid {pid}) is stopped")
     return 0 if str(run.state) == "success" else 1

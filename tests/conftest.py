@@ -57,10 +57,12 @@ def _fresh_process_caches(monkeypatch):
 
 @pytest.fixture
 def use_conn(emu, monkeypatch):
-    """use_conn("password") points modelarts_default at the emulator with that auth mode."""
+    """use_conn("password") points modelarts_default at the emulator with that auth mode (v1 API unless
+    api_version="v2": most suites test v1, the *_v2 suites v2)."""
 
-    def _use(auth_type: str = "aksk", conn_id: str = "modelarts_default", **extra_overrides):
-        conn = emu.conn_dict(auth_type)
+    def _use(auth_type: str = "aksk", conn_id: str = "modelarts_default", api_version: str = "v1",
+             **extra_overrides):
+        conn = emu.conn_dict(auth_type, api_version)
         conn["extra"].update(extra_overrides)
         conn["extra"] = {k: v for k, v in conn["extra"].items() if v is not None}
         import json

@@ -36,9 +36,9 @@ class EmulatorCredentials:
     project_id: str
 
 
-def conn_extra(url: str, creds: EmulatorCredentials, auth_type: str) -> dict[str, Any]:
+def conn_extra(url: str, creds: EmulatorCredentials, auth_type: str, api_version: str = "v2") -> dict[str, Any]:
     extra: dict[str, Any] = {"region": creds.region, "auth_type": auth_type, "modelarts_endpoint": url,
-                             "iam_endpoint": url, "console_url": url}
+                             "iam_endpoint": url, "console_url": url, "api_version": api_version}
     if auth_type == "password":
         extra["domain_name"] = creds.domain
     if auth_type == "env":
@@ -46,11 +46,11 @@ def conn_extra(url: str, creds: EmulatorCredentials, auth_type: str) -> dict[str
     return extra
 
 
-def conn_dict(url: str, creds: EmulatorCredentials, auth_type: str = "aksk") -> dict[str, Any]:
-    """An Airflow connection (as ``AIRFLOW_CONN_*`` JSON) for one auth mode."""
+def conn_dict(url: str, creds: EmulatorCredentials, auth_type: str = "aksk", api_version: str = "v2") -> dict[str, Any]:
+    """An Airflow connection (as ``AIRFLOW_CONN_*`` JSON) for one auth mode and API version."""
     if auth_type not in ("aksk", "password", "env"):
         raise ValueError(f"auth_type must be aksk, password or env, got {auth_type!r}")
-    conn: dict[str, Any] = {"conn_type": "modelarts", "extra": conn_extra(url, creds, auth_type)}
+    conn: dict[str, Any] = {"conn_type": "modelarts", "extra": conn_extra(url, creds, auth_type, api_version)}
     if auth_type == "aksk":
         conn.update(login=creds.ak, password=creds.sk)
     elif auth_type == "password":
@@ -221,11 +221,11 @@ class ModelArtsEmulator:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def conn_dict(self, auth_type: str = "aksk") -> dict[str, Any]:
-        return conn_dict(self.url, self.credentials, auth_type)
+    def conn_dict(self, auth_type: str = "aksk", api_version: str = "v2") -> dict[str, Any]:
+        return conn_dict(self.url, self.credentials, auth_type, api_version)
 
-    def conn_json(self, auth_type: str = "aksk") -> str:
-        return json.dumps(self.conn_dict(auth_type))
+    def conn_json(self, auth_type: str = "aksk", api_version: str = "v2") -> str:
+        return json.dumps(self.conn_dict(auth_type, api_version))
 
     def obs_path(self, obs_path: str) -> Path:
         """The local file behind an OBS path ``/bucket/key``."""

@@ -261,6 +261,22 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
                  for e in catalog.AI_ENGINES]
         return JSONResponse({"total": len(items), "items": items})
 
+    @app.get("/v2/{project_id}/algorithms", name="v2_algorithms")
+    async def algorithms(project_id: str, request: Request) -> Response:
+        await authenticate(request, project_id)
+        items = [{"metadata": {"id": f"builtin-{a['model_id']}", "name": a["model_name"],
+                               "description": a["model_train_dataset"]},
+                  "job_config": {"engine": {"engine_name": a["engine_name"], "engine_version": a["engine_version"]}}}
+                 for a in catalog.BUILT_IN_ALGORITHMS]
+        return JSONResponse({"total": len(items), "count": len(items), "limit": 500, "offset": 0, "items": items})
+
+    @app.get("/console/training-jobs/v2/{training_job_id}", name="console_v2")
+    async def console_v2(training_job_id: str, request: Request) -> Response:
+        found = row(training_job_id)
+        from fastapi.responses import RedirectResponse
+
+        return RedirectResponse(f"/console/training-jobs/{found['job_id']}/versions/{found['version_id']}")
+
     @app.get("/v2/{project_id}/training-job-flavors", name="v2_flavors")
     async def flavors(project_id: str, request: Request) -> Response:
         await authenticate(request, project_id)

@@ -68,3 +68,9 @@ def engines() -> Operation[list[dict[str, Any]]]:
 def flavors() -> Operation[list[dict[str, Any]]]:
     return Operation(ApiRequest("GET", "/v2/{project_id}/training-job-flavors", operation="list flavors (v2)"),
                      lambda b: list(b.get("flavors") or []))
+
+
+def algorithms() -> Operation[list[dict[str, Any]]]:
+    """``GET /v2/{project_id}/algorithms`` [inference: the algorithm-management list]: built-in algorithms by name."""
+    return Operation(ApiRequest("GET", "/v2/{project_id}/algorithms", query=[("limit", 500)],
+                                operation="list algorithms (v2)"), lambda b: list(b.get("items") or []))

@@ -44,7 +44,11 @@ KNOWN_EXTRAS = {
     "retry_backoff",
     "retry_max_delay",
     "console_url",
+    "api_version",
 }
+API_VERSIONS = ("v1", "v2")
+#: What Huawei Cloud serves today: v1 is filed under "historical APIs" and huaweicloudsdkmodelarts only calls v2.
+DEFAULT_API_VERSION = "v2"
 
 
 def default_modelarts_endpoint(region: str) -> str:
@@ -84,6 +88,7 @@ class ConnectionConfig:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY
     console_url: str | None = None
+    api_version: str = DEFAULT_API_VERSION
 
     @property
     def secrets(self) -> list[str]:
@@ -156,6 +161,9 @@ class ConnectionConfig:
             verify_raw = verify_raw.lower() == "true"
         if not isinstance(verify_raw, (bool, str)):
             raise fail("verify", "expected true, false or a CA bundle path")
+        api_version = (text("api_version") or DEFAULT_API_VERSION).lower()
+        if api_version not in API_VERSIONS:
+            raise fail("api_version", f"expected one of {', '.join(API_VERSIONS)}, got {api_version!r}")
         endpoint = text("modelarts_endpoint") or default_modelarts_endpoint(region)
         iam = text("iam_endpoint") or default_iam_endpoint(region)
         for name, url in (("modelarts_endpoint", endpoint), ("iam_endpoint", iam)):
@@ -180,6 +188,7 @@ class ConnectionConfig:
             retry_backoff=number("retry_backoff", DEFAULT_RETRY_BACKOFF),
             retry_max_delay=number("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
             console_url=text("console_url"),
+            api_version=api_version,
         )
 
 

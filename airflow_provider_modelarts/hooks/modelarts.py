@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_modelarts.hooks import api_v1 as api
+from airflow_provider_modelarts.hooks import api_v2
 from airflow_provider_modelarts.hooks.client import ModelArtsClient
 from airflow_provider_modelarts.hooks.connection import ConnectionConfig
 from airflow_provider_modelarts.hooks.credentials import mask
@@ -16,6 +17,7 @@ from airflow_provider_modelarts.models import (
     BuiltInAlgorithm,
     ByteLogChunk,
     JobSummary,
+    JobV2,
     JobVersion,
     LogChunk,
     ResourceSpec,
@@ -25,12 +27,13 @@ T = TypeVar("T")
 
 
 class ModelArtsHook(BaseHook):
-    """Talk to Huawei Cloud ModelArts (v1 training jobs) with the credentials of an Airflow connection.
+    """Talk to Huawei Cloud ModelArts training jobs (v1 and v2 APIs) with an Airflow connection's credentials.
 
     The connection (type ``modelarts``) carries AK/SK or an IAM user/password in login/password, and
     ``region`` (required), ``project_id``, ``auth_type`` (``aksk`` | ``password`` | ``env``), ``domain_name``,
     ``security_token``, ``modelarts_endpoint``, ``iam_endpoint``, ``metadata_endpoint``, ``verify``,
-    ``timeout``, ``connect_timeout``, ``max_retries``, ``retry_backoff``, ``retry_max_delay`` in its extra.
+    ``timeout``, ``connect_timeout``, ``max_retries``, ``retry_backoff``, ``retry_max_delay`` and
+    ``api_version`` (``v2``, the default, or ``v1``) in its extra.
 
     Every method has an ``a``-prefixed async twin where a trigger needs it; both use one request path.
 
@@ -128,6 +131,64 @@ class ModelArtsHook(BaseHook):
 
     def update_job_description(self, job_id: int | str, job_desc: str) -> None:
         self.run(api.update_description(job_id, job_desc))
+
+    # ------------------------------------------------------------------ new-version (v2) training jobs
+    def create_training_job_v2(self, body: dict[str, Any]) -> JobV2:
+        return self.run(api_v2.create_job(body))
+
+    def get_training_job_v2(self, job_id: str) -> JobV2:
+        return self.run(api_v2.get_job(job_id))
+
+    async def aget_training_job_v2(self, job_id: str) -> JobV2:
+        return await self.arun(api_v2.get_job(job_id))
+
+    def search_training_jobs_v2(self, name: str | None = None) -> list[JobV2]:
+        """Every job whose name contains ``name`` (all pages), newest first."""
+        found: list[JobV2] = []
+        while True:
+            total, page = self.run(api_v2.search_jobs(name=name, limit=50, offset=len(found)))
+            found += page
+            if not page or len(found) >= total:
+                return found
+
+    def terminate_training_job_v2(self, job_id: str) -> None:
+        self.run(api_v2.terminate_job(job_id))
+
+    async def aterminate_training_job_v2(self, job_id: str) -> None:
+        await self.arun(api_v2.terminate_job(job_id))
+
+    def delete_training_job_v2(self, job_id: str) -> None:
+        self.run(api_v2.delete_job(job_id))
+
+    def get_log_preview_v2(self, job_id: str, task_id: str = "worker-0") -> dict[str, Any]:
+        return self.run(api_v2.log_preview(job_id, task_id))
+
+    def get_v2_engines(self) -> list[dict[str, Any]]:
+        return self._lookup("v2_engines", api_v2.engines())
+
+    def get_v2_flavors(self) -> list[dict[str, Any]]:
+        return self._lookup("v2_flavors", api_v2.flavors())
+
+    def get_v2_algorithms(self) -> list[dict[str, Any]]:
+        return self._lookup("v2_algorithms", api_v2.algorithms())
+
+    # ------------------------------------------------------------------ either API: a job version or a v2 job
+    def get_job(self, job_id: int | str, version_id: int | str | None = None) -> JobVersion | JobV2:
+        if version_id is None:
+            return self.get_training_job_v2(str(job_id))
+        return self.get_job_version(job_id, version_id)
+
+    def stop_job(self, job_id: int | str, version_id: int | str | None = None) -> None:
+        if version_id is None:
+            self.terminate_training_job_v2(str(job_id))
+        else:
+            self.stop_job_version(job_id, version_id)
+
+    async def astop_job(self, job_id: int | str, version_id: int | str | None = None) -> None:
+        if version_id is None:
+            await self.aterminate_training_job_v2(str(job_id))
+        else:
+            await self.astop_job_version(job_id, version_id)
 
     # ------------------------------------------------------------------ logs
     def get_log_file_names(self, job_id: int | str, version_id: int | str) -> list[str]:

@@ -9,12 +9,16 @@ from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 XCOM_KEY = "modelarts_console_url"
 
 
-def console_url(config: Any, job_id: int, version_id: int) -> str:
-    """The emulator's console page when the connection points at one, the Huawei Cloud console otherwise."""
+def console_url(config: Any, job_id: int | str, version_id: int | None) -> str:
+    """The emulator's console page when the connection points at one, the Huawei Cloud console otherwise
+    (its URL layout is [inference])."""
     if config.console_url:
-        return f"{config.console_url.rstrip('/')}/console/training-jobs/{job_id}/versions/{version_id}"
-    return (f"https://console.huaweicloud.com/modelarts/?region={config.region}#/trainingJobs/trainingjobDetail"
-            f"?jobId={job_id}&versionId={version_id}")
+        base = config.console_url.rstrip("/") + "/console/training-jobs"
+        return f"{base}/v2/{job_id}" if version_id is None else f"{base}/{job_id}/versions/{version_id}"
+    console = f"https://console.huaweicloud.com/modelarts/?region={config.region}#/trainingJobs"
+    if version_id is None:
+        return f"{console}/trainingJobDetail?jobId={job_id}"
+    return f"{console}/trainingjobDetail?jobId={job_id}&versionId={version_id}"
 
 
 class ModelArtsTrainingJobLink(BaseOperatorLink):

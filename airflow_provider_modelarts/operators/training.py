@@ -12,13 +12,20 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError, ModelArtsJobError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
-from airflow_provider_modelarts.spec import TrainingJobSpec, derive_job_name, task_marker, validate_job_name
+from airflow_provider_modelarts.spec import (
+    TrainingJobSpec,
+    attempt_name,
+    attempt_of,
+    derive_job_name,
+    task_marker,
+    validate_job_name,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.models import JobVersion
+    from airflow_provider_modelarts.models import JobV2, JobVersion
 
 SPEC_FIELDS = (
     "framework_type", "framework_version", "code_dir", "boot_file", "log_url", "hyperparameters", "output_path",
@@ -87,6 +94,9 @@ class CreateTrainingJobOperator(BaseOperator):
         retraining) or ``fail``. A running version started by this same task instance is always reattached;
         one started by another run is never adopted.
     :param failure_log_lines: how many last lines of each worker's log a failure pulls into the task log.
+    :param api_version: ``v1`` (old-version jobs: job_id + version_id) or ``v2`` (new-version jobs: a job id);
+        default: the connection's ``api_version`` extra (``v2`` when absent). On v2 a retry of a finished job
+        is a new job named ``<job_name>-a2``, ``-a3``…; XCom carries ``job_id`` only.
     """
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "job_name", "modelarts_conn_id")
@@ -124,6 +134,7 @@ class CreateTrainingJobOperator(BaseOperator):
         max_run_time: float | timedelta | None = None,
         if_exists: str = "new_version",
         failure_log_lines: int = 50,
+        api_version: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -154,8 +165,12 @@ class CreateTrainingJobOperator(BaseOperator):
         self.max_run_time = max_run_time.total_seconds() if isinstance(max_run_time, timedelta) else max_run_time
         self.if_exists = if_exists
         self.failure_log_lines = failure_log_lines
-        self._job_id: int | None = None
+        self.api_version = api_version
+        self._job_id: int | str | None = None
         self._version_id: int | None = None
+        if api_version not in (None, "v1", "v2"):
+            raise ModelArtsConfigError(f"api_version: expected 'v1' or 'v2' (or None: the connection's), got "
+                                       f"{api_version!r}")
         if if_exists not in IF_EXISTS_CHOICES:
             raise ModelArtsConfigError(f"if_exists: expected one of {', '.join(IF_EXISTS_CHOICES)}, got {if_exists!r}")
         if self.poll_interval <= 0:
@@ -215,26 +230,25 @@ class CreateTrainingJobOperator(BaseOperator):
         return ti.dag_id, ti.task_id, ti.run_id, (map_index if map_index is not None and map_index >= 0 else None)
 
     # ------------------------------------------------------------------ submit, reattach, retry
-    def _create_job(self, body: dict[str, Any], marker: str) -> JobVersion:
+    def _create_job(self, name: str, marker: str, create: Any, lookup: Any) -> JobVersion | JobV2:
+        """Create; after an answer that leaves it unknown whether the job exists, look the name up first."""
         last: ModelArtsApiError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                version = self.hook.create_training_job(body)
-                self.log.info("Created ModelArts job %s %s (job_id=%s, version_id=%s)", version.job_name,
-                              version.version_name, version.job_id, version.version_id)
-                return version
+                job = create()
+                self.log.info("Created ModelArts job %s (job_id=%s, version_id=%s)", name, job.job_id, job.version_id)
+                return job
             except ModelArtsApiError as err:
                 if not _ambiguous(err):
                     raise
                 last = err
-                self.log.warning("Create job %s: %s — looking the name up before trying again", body["job_name"], err)
-                found = self.hook.find_job_by_name(body["job_name"])
+                self.log.warning("Create job %s: %s — looking the name up before trying again", name, err)
+                found = lookup()
                 if found is not None:
-                    version = self.hook.get_job_version(found.job_id, found.version_id)
-                    if marker in version.job_desc:
+                    if marker in found.job_desc:
                         self.log.info("The job was created after all (job_id=%s); using it", found.job_id)
-                        return version
-                    raise ModelArtsJobError(f"Job {body['job_name']} appeared, created by someone else") from err
+                        return found
+                    raise ModelArtsJobError(f"Job {name} appeared, created by someone else") from err
                 if attempt < CREATE_ATTEMPTS:
                     time.sleep(min(2.0 * attempt, 10.0))
         assert last is not None
@@ -267,7 +281,12 @@ class CreateTrainingJobOperator(BaseOperator):
         config = spec.v1_config(**ids)
         existing = self.hook.find_job_by_name(job_name)
         if existing is None:
-            return self._create_job({"job_name": job_name, "job_desc": desc, "config": config}, marker)
+            def lookup() -> JobVersion | None:
+                found = self.hook.find_job_by_name(job_name)
+                return self.hook.get_job_version(found.job_id, found.version_id) if found else None
+
+            body = {"job_name": job_name, "job_desc": desc, "config": config}
+            return self._create_job(job_name, marker, lambda: self.hook.create_training_job(body), lookup)
         latest = self.hook.get_job_version(existing.job_id, existing.version_id)
         if not latest.state.is_terminal:
             if marker in latest.job_desc:
@@ -291,8 +310,81 @@ class CreateTrainingJobOperator(BaseOperator):
                                     {"job_desc": desc, "config": {**config, "pre_version_id": latest.version_id}},
                                     marker)
 
+    def effective_api_version(self) -> str:
+        return self.api_version or self.hook.config.api_version
+
+    def resolve_v2(self, spec: TrainingJobSpec) -> dict[str, Any]:
+        """v2 names: flavors (``flavor_id`` is the spec code), engines, algorithms — unknown names list choices."""
+        resolved: dict[str, Any] = {"engine": None, "algorithm_id": None}
+        if spec.train_instance_type:
+            flavors = self.hook.get_v2_flavors()
+            flavor = next((f for f in flavors if f.get("flavor_id") == spec.train_instance_type), None)
+            if flavor is None:
+                raise ModelArtsConfigError(f"train_instance_type: unknown flavor {spec.train_instance_type!r}; valid: "
+                                           f"{', '.join(str(f.get('flavor_id')) for f in flavors)}")
+            max_num = (flavor.get("flavor_info") or {}).get("max_num")
+            if max_num and spec.train_instance_count and spec.train_instance_count > int(max_num):
+                raise ModelArtsConfigError(f"train_instance_count: {spec.train_instance_count} exceeds max_num "
+                                           f"{max_num} of {spec.train_instance_type}")
+        if spec.kind == "framework":
+            engines = self.hook.get_v2_engines()
+            engine = next((e for e in engines if e.get("engine_name") == spec.framework_type
+                           and e.get("engine_version") == spec.framework_version), None)
+            if engine is None:
+                valid = ", ".join(f"{e.get('engine_name')} / {e.get('engine_version')}" for e in engines)
+                raise ModelArtsConfigError(f"framework_type/framework_version: unknown AI engine "
+                                           f"{spec.framework_type!r} / {spec.framework_version!r}; valid: {valid}")
+            resolved["engine"] = {"engine_name": engine["engine_name"], "engine_version": engine["engine_version"]}
+        if spec.kind == "built-in":
+            algorithms = self.hook.get_v2_algorithms()
+            match = next((a for a in algorithms if (a.get("metadata") or {}).get("name") == spec.model_name), None)
+            if match is None:
+                names = ", ".join(str((a.get("metadata") or {}).get("name")) for a in algorithms)
+                raise ModelArtsConfigError(f"model_name: unknown algorithm {spec.model_name!r}; valid: {names}")
+            resolved["algorithm_id"] = match["metadata"]["id"]
+        return resolved
+
+    def submit_v2(self, context: Context, spec: TrainingJobSpec) -> JobV2:
+        """v2 has no versions: reattach to our running job, else a new job per attempt (``<name>-aN``)."""
+        resolved = self.resolve_v2(spec)
+        dag_id, task_id, run_id, map_index = self._identity(context)
+        base = self.job_name or derive_job_name(dag_id, task_id, run_id, map_index)
+        validate_job_name(base)
+        marker = task_marker(dag_id, task_id, run_id, map_index)
+        desc = f"{spec.job_description or ''} {marker}".strip()
+
+        def attempts() -> list[tuple[int, JobV2]]:
+            jobs = self.hook.search_training_jobs_v2(base[:64])
+            return sorted(((n, j) for j in jobs if (n := attempt_of(base, j.job_name))), key=lambda t: t[0])
+
+        found = attempts()
+        attempt = 1
+        if found:
+            attempt, latest = found[-1]
+            if not latest.state.is_terminal:
+                if marker in latest.description:
+                    self.log.info("Reattaching to %s (job_id=%s), started by an earlier try of this task instance",
+                                  latest.job_name, latest.job_id)
+                    return latest
+                raise ModelArtsJobError(f"Job {latest.job_name} is running and another DAG run or task started it; "
+                                        "not adopting it. Give this task its own job_name or stop that job.")
+            if self.if_exists == "fail":
+                raise ModelArtsJobError(f"Job {latest.job_name} already exists ({latest.state}) and if_exists='fail'")
+            if self.if_exists == "reuse_completed" and latest.state.is_successful:
+                self.log.info("Reusing completed job %s (if_exists='reuse_completed')", latest.job_name)
+                return latest
+            attempt += 1
+            self.log.info("Job %s ended %s: creating attempt %d", latest.job_name, latest.state, attempt)
+        name = attempt_name(base, attempt)
+        body = spec.v2_body(name=name, description=desc, marker=marker, **resolved)
+
+        def lookup() -> JobV2 | None:
+            return next((j for n, j in attempts() if n == attempt), None)
+
+        return self._create_job(name, marker, lambda: self.hook.create_training_job_v2(body), lookup)
+
     # ------------------------------------------------------------------ Airflow entry points
-    def result(self, version: JobVersion) -> dict[str, Any]:
+    def result(self, version: JobVersion | JobV2) -> dict[str, Any]:
         return {
             "job_id": version.job_id, "version_id": version.version_id, "job_name": version.job_name,
             "version_name": version.version_name, "status_code": version.state.code,
@@ -305,15 +397,19 @@ class CreateTrainingJobOperator(BaseOperator):
         from airflow_provider_modelarts.watcher import JobWatcher
 
         spec = self.spec()  # again, after templating, before any request
-        version = self.submit(context, spec)
+        if self.effective_api_version() == "v2":
+            version: JobVersion | JobV2 = self.submit_v2(context, spec)
+        else:
+            version = self.submit(context, spec)
         self._job_id, self._version_id = version.job_id, version.version_id
         context["ti"].xcom_push(key="job_id", value=version.job_id)
-        context["ti"].xcom_push(key="version_id", value=version.version_id)
+        if version.version_id is not None:  # v2 jobs have no versions
+            context["ti"].xcom_push(key="version_id", value=version.version_id)
         url = console_url(self.hook.config, version.job_id, version.version_id)
         ModelArtsTrainingJobLink.persist(context, url)
         self.log.info("ModelArts console: %s", url)
         if not self.wait:
-            return self.result(self.hook.get_job_version(version.job_id, version.version_id))
+            return self.result(self.hook.get_job(version.job_id, version.version_id))
         watcher = JobWatcher(self.hook, version.job_id, version.version_id, print_log=self.print_log, log=self.log)
         deadline = time.time() + self.max_run_time if self.max_run_time else None
         if self.deferrable:
@@ -343,7 +439,7 @@ class CreateTrainingJobOperator(BaseOperator):
         from airflow_provider_modelarts.watcher import JobWatcher
 
         event = event or {}
-        watcher = JobWatcher(self.hook, event.get("job_id", 0), event.get("version_id", 0), print_log=False,
+        watcher = JobWatcher(self.hook, event.get("job_id", 0), event.get("version_id"), print_log=False,
                              cursor=event.get("log_cursor"), log=self.log)
         self._job_id, self._version_id = watcher.job_id, watcher.version_id
         return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
@@ -351,7 +447,7 @@ class CreateTrainingJobOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """The task was killed while waiting in this worker: stop the remote version too."""
-        if self._job_id is None or self._version_id is None:
+        if self._job_id is None:
             return
         from airflow_provider_modelarts import waiting
 

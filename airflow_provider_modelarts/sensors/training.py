@@ -26,8 +26,9 @@ CURSOR_VARIABLE_PREFIX = "modelarts_log_cursor"
 class TrainingJobSensor(BaseSensorOperator):
     """Succeed when the job version completes; fail (with its last log lines in the task log) otherwise.
 
-    :param job_id: v1 job id, typically ``"{{ ti.xcom_pull(task_ids='train', key='job_id') }}"``.
-    :param version_id: v1 version id, typically pulled the same way (key ``version_id``).
+    :param job_id: the job id, typically ``"{{ ti.xcom_pull(task_ids='train', key='job_id') }}"``.
+    :param version_id: v1 version id, typically pulled the same way (key ``version_id``); None, empty or
+        "None" (what that template renders on v2, where there are no versions) watches a v2 job.
     :param modelarts_conn_id: connection id.
     :param print_log: tail every worker's log into the task log. In reschedule mode the cursor is kept in an
         Airflow Variable between pokes (deleted when the sensor ends), so no line repeats.
@@ -42,7 +43,8 @@ class TrainingJobSensor(BaseSensorOperator):
     operator_extra_links = (ModelArtsTrainingJobLink(),)
     ui_color = "#f3c1c4"
 
-    def __init__(self, *, job_id: int | str, version_id: int | str, modelarts_conn_id: str = "modelarts_default",
+    def __init__(self, *, job_id: int | str, version_id: int | str | None = None,
+                 modelarts_conn_id: str = "modelarts_default",
                  print_log: bool = True,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  max_run_time: float | timedelta | None = None, stop_job_on_kill: bool = True,
@@ -58,18 +60,26 @@ class TrainingJobSensor(BaseSensorOperator):
         self.stop_job_on_kill = stop_job_on_kill
         self.failure_log_lines = failure_log_lines
         self._watcher: JobWatcher | None = None
-        for name in ("job_id", "version_id"):
-            value = getattr(self, name)
-            if not (isinstance(value, str) and "{{" in value):
-                self._ids(name, value)
+        if not any(isinstance(v, str) and "{{" in v for v in (job_id, version_id)):
+            self._target()
 
-    @staticmethod
-    def _ids(name: str, value: Any) -> int:
-        try:
-            return parse_id(value, field_name=name)
-        except ValueError as err:
-            raise ModelArtsConfigError(f"{name}: expected an integer job/version id (a number or its text), got "
-                                       f"{value!r}") from err
+    def _target(self) -> tuple[int | str, int | None]:
+        """(job_id, version_id) of a v1 version, or (job_id, None) of a v2 job — a version_id that rendered
+        empty or "None" (no such XCom on v2) means v2."""
+        if self.version_id in (None, "", "None"):
+            job = str(self.job_id if self.job_id is not None else "").strip()
+            if not job or job == "None":
+                raise ModelArtsConfigError(f"job_id: expected a v2 training job id (or a v1 job id with "
+                                           f"version_id), got {self.job_id!r}")
+            return job, None
+        ids = []
+        for name in ("job_id", "version_id"):
+            try:
+                ids.append(parse_id(getattr(self, name), field_name=name))
+            except ValueError as err:
+                raise ModelArtsConfigError(f"{name}: expected an integer v1 id (a number or its text), got "
+                                           f"{getattr(self, name)!r}") from err
+        return ids[0], ids[1]
 
     @cached_property
     def hook(self) -> ModelArtsHook:
@@ -80,8 +90,8 @@ class TrainingJobSensor(BaseSensorOperator):
     def _watcher_for(self, context: Context, cursor: dict[str, str] | None = None) -> JobWatcher:
         from airflow_provider_modelarts.watcher import JobWatcher
 
-        return JobWatcher(self.hook, self._ids("job_id", self.job_id), self._ids("version_id", self.version_id),
-                          print_log=self.print_log, cursor=cursor, log=self.log)
+        job_id, version_id = self._target()
+        return JobWatcher(self.hook, job_id, version_id, print_log=self.print_log, cursor=cursor, log=self.log)
 
     # ------------------------------------------------------------------ reschedule-mode cursor
     def _variable_name(self, context: Context) -> str:
@@ -117,7 +127,7 @@ class TrainingJobSensor(BaseSensorOperator):
         return (started.timestamp() if started else time.time()) + self.max_run_time
 
     def execute(self, context: Context) -> Any:
-        url = console_url(self.hook.config, self._ids("job_id", self.job_id), self._ids("version_id", self.version_id))
+        url = console_url(self.hook.config, *self._target())
         ModelArtsTrainingJobLink.persist(context, url)
         if not self.deferrable:
             return super().execute(context)
@@ -176,5 +186,4 @@ class TrainingJobSensor(BaseSensorOperator):
             return
         from airflow_provider_modelarts import waiting
 
-        waiting.stop_quietly(self.hook, self._ids("job_id", self.job_id), self._ids("version_id", self.version_id),
-                             self.log)
+        waiting.stop_quietly(self.hook, *self._target(), self.log)

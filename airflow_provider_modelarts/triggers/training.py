@@ -18,8 +18,8 @@ class TrainingJobTrigger(BaseTrigger):
     tailing stopped, so the worker never prints a line twice). There is no attempt cap: it waits as long
     as the job runs, unless ``deadline`` (epoch seconds, from ``max_run_time``) passes.
 
-    :param job_id: v1 job id.
-    :param version_id: v1 version id.
+    :param job_id: v1 job id, or the v2 training job id.
+    :param version_id: v1 version id; None for a v2 job.
     :param modelarts_conn_id: the connection id (fetched the Airflow-3-safe way).
     :param poll_interval: seconds between polls.
     :param deadline: epoch seconds after which the event is ``timeout``.
@@ -28,13 +28,15 @@ class TrainingJobTrigger(BaseTrigger):
     :param stop_on_kill: stop the version when the deferred task is killed (Airflow 3.3+).
     """
 
-    def __init__(self, *, job_id: int | str, version_id: int | str, modelarts_conn_id: str = "modelarts_default",
+    def __init__(self, *, job_id: int | str, version_id: int | str | None = None,
+                 modelarts_conn_id: str = "modelarts_default",
                  poll_interval: float = 30.0, deadline: float | None = None, print_log: bool = True,
                  log_cursor: dict[str, str] | None = None, last_status: int | None = None,
                  stop_on_kill: bool = True) -> None:
         super().__init__()
-        self.job_id = int(job_id)
-        self.version_id = int(version_id)
+        # v1: integer job and version ids; v2: the job's UUID and no version
+        self.job_id: int | str = str(job_id) if version_id is None else int(job_id)
+        self.version_id = None if version_id is None else int(version_id)
         self.modelarts_conn_id = modelarts_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
@@ -93,8 +95,7 @@ class TrainingJobTrigger(BaseTrigger):
         if not self.stop_on_kill:
             return
         try:
-            await ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id).astop_job_version(self.job_id,
-                                                                                            self.version_id)
+            await ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id).astop_job(self.job_id, self.version_id)
             self.log.info("Stopped ModelArts job_id=%s version_id=%s", self.job_id, self.version_id)
         except ModelArtsApiError as err:
             self.log.warning("Could not stop job_id=%s version_id=%s: %s", self.job_id, self.version_id, err)

@@ -121,7 +121,7 @@ def stack(tmp_path_factory):
             "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk"),
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version="v1"),
             "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
         port = _free_port()
@@ -200,7 +200,7 @@ def test_killing_a_running_training_task_stops_the_job(stack):
     airflow.api("PATCH", f"/dags/e2e_kill/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json()
+    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version="v1")
     try:
         hook = ModelArtsHook()
         airflow.wait_for("the remote version to be KILLED",

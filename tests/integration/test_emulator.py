@@ -372,7 +372,7 @@ def test_fault_spec_errors_and_probabilities(emu):
 def test_state_survives_restart_and_running_jobs_become_lost(tmp_path, monkeypatch):
     emu = ModelArtsEmulator(root=tmp_path).start()
     try:
-        monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_DEFAULT", emu.conn_json())
+        monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_DEFAULT", emu.conn_json(api_version="v1"))
         hook = ModelArtsHook()
         done = wait_terminal(hook, hook.create_training_job(framework_job(emu, unique("keep"))))
         running = hook.create_training_job(framework_job(emu, unique("lost"), "import time\ntime.sleep(60)\n"))
@@ -381,7 +381,7 @@ def test_state_survives_restart_and_running_jobs_become_lost(tmp_path, monkeypat
         emu.kill()
     emu = ModelArtsEmulator(root=tmp_path).start()
     try:
-        monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_DEFAULT", emu.conn_json())
+        monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_DEFAULT", emu.conn_json(api_version="v1"))
         from airflow_provider_modelarts.hooks.credentials import clear_caches
 
         clear_caches()

@@ -376,7 +376,7 @@ def test_ten_thousand_lines_are_delivered_exactly_once(conn, lines):
     name = unique("loud")
     script = "import time\nfor i in range(10000):\n    print('line-%05d' % i)\n    if i % 2000 == 0: time.sleep(0.3)\n"
     framework_op(conn, name, script, wait=True).execute(ctx())
-    got = [m.split("] ", 1)[1] for m in lines() if "] line-" in m]
+    got = [m.split("] ", 1)[1].rstrip() for m in lines() if "] line-" in m]
     assert got == [f"line-{i:05d}" for i in range(10000)]
 
 
@@ -465,4 +465,6 @@ def test_sensor_rejects_bad_ids(conn):
     with pytest.raises(ModelArtsConfigError, match="^job_id:"):
         TrainingJobSensor(task_id="s", job_id="abc", version_id=1)
     with pytest.raises(ModelArtsConfigError, match="^version_id:"):
-        TrainingJobSensor(task_id="s", job_id=1, version_id=None)
+        TrainingJobSensor(task_id="s", job_id=1, version_id="v1")
+    with pytest.raises(ModelArtsConfigError, match="^job_id:"):
+        TrainingJobSensor(task_id="s", job_id="", version_id=None)
