@@ -223,10 +223,11 @@ class ModelArtsHook(BaseHook):
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated call: list jobs, one per page."""
+        """One cheap authenticated call: list jobs, one per page (with the connection's API version)."""
         try:
-            total, _ = self.run(api.list_jobs(per_page=1))
+            operation = api_v2.search_jobs(limit=1) if self.config.api_version == "v2" else api.list_jobs(per_page=1)
+            total, _ = self.run(operation)
         except Exception as err:
             return False, str(err)
         return True, (f"Connected to ModelArts in region {self.config.region}, project {self.project_id} "
-                      f"({self.config.auth_type} auth); {total} training jobs")
+                      f"({self.config.auth_type} auth, {self.config.api_version} API); {total} training jobs")

@@ -38,6 +38,7 @@ class Airflow:
     def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
         self.home, self.env, self.port = home, env, port
         self.processes: dict[str, subprocess.Popen] = {}
+        self.api_version = "v2"
 
     def start(self) -> None:
         subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, check=True, capture_output=True, timeout=300)
@@ -102,8 +103,10 @@ class Airflow:
         return {p.name: p.read_text(errors="replace") for p in sorted(folder.glob("*"))} if folder.exists() else {}
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+@pytest.fixture(scope="module", params=["v2", "v1"])
+def stack(request, tmp_path_factory):
+    """The whole stack, once per API version: the example DAGs are the same, only the connection differs."""
+    api_version = request.param
     home = tmp_path_factory.mktemp("airflow-e2e")
     dags = home / "dags"
     shutil.copytree(REPO / "example_dags", dags)
@@ -121,12 +124,13 @@ def stack(tmp_path_factory):
             "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version="v1"),
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version=api_version),
             "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
         port = _free_port()
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
         airflow = Airflow(home, env, port)
+        airflow.api_version = api_version
         airflow.start()
         airflow.wait_for("the api-server", lambda: airflow.api("GET", "/monitor/health"), 90)
         airflow.wait_for("the DAGs to be parsed", lambda: {d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]}
@@ -168,8 +172,11 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
     quick = runs["modelarts_quickstart"]
     assert "deferred" in sensor_states and "success" in sensor_states
     job_id = airflow.xcom("modelarts_quickstart", quick, "train", "job_id")
-    version_id = airflow.xcom("modelarts_quickstart", quick, "train", "version_id")
-    assert isinstance(job_id, int) and isinstance(version_id, int)
+    if airflow.api_version == "v1":
+        version_id = airflow.xcom("modelarts_quickstart", quick, "train", "version_id")
+        assert isinstance(job_id, int) and isinstance(version_id, int)
+    else:  # v2 jobs: a UUID and no version
+        assert isinstance(job_id, str) and len(job_id) == 36
     sensor_logs = airflow.task_logs("modelarts_quickstart", quick, "wait_for_training")
     trigger_logs = [text for name, text in sensor_logs.items() if ".trigger." in name]
     assert trigger_logs, f"no trigger log among {list(sensor_logs)}"
@@ -178,7 +185,10 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
 
     retry = runs["modelarts_retry"]
     result = airflow.xcom("modelarts_retry", retry, "train", "return_value")
-    assert (result["version_name"], result["status_name"]) == ("V0002", "JOBSTAT_COMPLETED")
+    if airflow.api_version == "v1":
+        assert (result["version_name"], result["status_name"]) == ("V0002", "JOBSTAT_COMPLETED")
+    else:  # the retry is a second job, named after the attempt
+        assert result["job_name"].endswith("-a2") and result["status_name"] == "Completed"
     retry_logs = airflow.task_logs("modelarts_retry", retry, "train")
     first_try = "".join(text for name, text in retry_logs.items() if name.startswith("attempt=1"))
     assert "RuntimeError: CUDA out of memory (simulated)" in first_try
@@ -186,7 +196,7 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
 
     for task_id in ("obs_inputs", "dataset", "custom_image", "built_in"):
         value = airflow.xcom("modelarts_seed_examples", runs["modelarts_seed_examples"], task_id, "return_value")
-        assert value["status_name"] == "JOBSTAT_COMPLETED", task_id
+        assert value["status_name"] in ("JOBSTAT_COMPLETED", "Completed"), task_id
 
 
 def test_killing_a_running_training_task_stops_the_job(stack):
@@ -196,15 +206,16 @@ def test_killing_a_running_training_task_stops_the_job(stack):
                      and "still training" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values()), 120,
                      interval=0.5)
     job_id = airflow.xcom("e2e_kill", run_id, "train", "job_id")
-    version_id = airflow.xcom("e2e_kill", run_id, "train", "version_id")
+    version_id = airflow.xcom("e2e_kill", run_id, "train", "version_id") if airflow.api_version == "v1" else None
     airflow.api("PATCH", f"/dags/e2e_kill/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version="v1")
+    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
+    stopped = "JOBSTAT_KILLED" if airflow.api_version == "v1" else "Terminated"
     try:
         hook = ModelArtsHook()
-        airflow.wait_for("the remote version to be KILLED",
-                         lambda: hook.get_job_version(job_id, version_id).state.name == "JOBSTAT_KILLED", 60)
+        airflow.wait_for("the remote job to be stopped",
+                         lambda: hook.get_job(job_id, version_id).state.name == stopped, 60)
     finally:
         del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
     assert "Asked ModelArts to stop" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values())
