@@ -69,7 +69,8 @@ def main() -> int:
         report = run.get_task_instance("report_metrics").xcom_pull(task_ids="report_metrics")
         train = run.get_task_instance("train").xcom_pull(task_ids="train")
         log = log_file.read_text()
-        training_lines = re.findall(r"\] (\[job-[^\]]+\] .*?) \[airflow", log)
+        training_lines = [line.rstrip() for line in
+                          re.findall(r"\] (\[(?:job-[^\]]+|worker-\d+)\] .*?) \[airflow", log)]
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
         version = ModelArtsHook().get_job(train["job_id"], train["version_id"])

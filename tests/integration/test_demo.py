@@ -27,3 +27,4 @@ def test_quickstart_demo_runs_on_either_api_version(api_version):
     assert "status             " + ("Completed" if api_version == "v2" else "JOBSTAT_COMPLETED (10)") in out
     assert '"accuracy":' in out and f"API                {api_version}" in out
     assert ("version            V0001" in out) == (api_version == "v1")
+    assert "22 lines tailed into the task log; last: training finished" in out
