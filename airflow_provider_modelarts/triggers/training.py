@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -73,6 +74,9 @@ class TrainingJobTrigger(BaseTrigger):
         from airflow_provider_modelarts.watcher import outcome_message
 
         watcher = self._watcher()
+        # Triggers deferred together would otherwise poll in lock-step bursts: spread the first wait over one
+        # interval (detection latency stays within one poll interval).
+        delay = random.uniform(0, self.poll_interval)
         try:
             while True:
                 version = await watcher.apoll()
@@ -83,7 +87,8 @@ class TrainingJobTrigger(BaseTrigger):
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event("timeout", watcher, version, "max_run_time exceeded")
                     return
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(delay)
+                delay = self.poll_interval
         except Exception as err:
             yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
 

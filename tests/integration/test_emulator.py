@@ -416,3 +416,19 @@ def test_idle_emulator_uses_almost_no_cpu(emulator):
     before = cpu_seconds()
     time.sleep(3)
     assert cpu_seconds() - before < 0.1  # no polling loops: the server sleeps until a request or a worker line
+
+
+def test_v2_error_paths_over_raw_http(emu):
+    base = f"/v2/{emu.credentials.project_id}"
+    missing = signed(emu, "GET", f"{base}/training-jobs/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "ModelArts.2775"
+    assert set(missing.json()) == {"error_msg", "error_code", "error_solution"}
+    bad_name = signed(emu, "POST", f"{base}/training-jobs", body=b'{"kind": "job", "metadata": {"name": "a b"}}')
+    assert bad_name.status_code == 400 and bad_name.json()["error_code"].startswith("ModelArts.27")
+    bad_search = signed(emu, "POST", f"{base}/training-job-searches", body=b'{"limit": 500}')
+    assert bad_search.status_code == 400
+    flavors = signed(emu, "GET", f"{base}/training-job-flavors", query=[("flavor_type", "GPU")]).json()
+    assert [f["flavor_id"] for f in flavors["flavors"]] == ["modelarts.vm.gpu.free"]
+    engines = signed(emu, "GET", f"{base}/training-job-engines").json()
+    assert {"PyTorch", "TensorFlow", "MindSpore-GPU"} <= {e["engine_name"] for e in engines["items"]}
+    assert requests.get(emu.url + f"{base}/training-job-engines").status_code == 401
