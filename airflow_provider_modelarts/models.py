@@ -66,8 +66,22 @@ _STATUS_TABLE: dict[int, tuple[str, Outcome]] = {
 STATUS_CODES = {name: code for code, (name, _) in _STATUS_TABLE.items()}
 
 
+class _Outcomes:
+    """What a state means to a waiting task, from its ``outcome``; shared by v1 and v2 states."""
+
+    outcome: Outcome
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.outcome is not Outcome.RUNNING
+
+    @property
+    def is_successful(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+
 @dataclass(frozen=True)
-class JobState:
+class JobState(_Outcomes):
     """The state of one job version: a status code with its name and what it means."""
 
     code: int
@@ -79,14 +93,6 @@ class JobState:
     @property
     def outcome(self) -> Outcome:
         return _STATUS_TABLE.get(self.code, ("", Outcome.RUNNING))[1]
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.outcome is not Outcome.RUNNING
-
-    @property
-    def is_successful(self) -> bool:
-        return self.outcome is Outcome.SUCCESS
 
     @property
     def started(self) -> bool:
@@ -110,7 +116,7 @@ _PHASES: dict[str, Outcome] = {
 
 
 @dataclass(frozen=True)
-class PhaseState:
+class PhaseState(_Outcomes):
     """The state of a v2 training job (``status.phase``), with the same interface as :class:`JobState`."""
 
     phase: str
@@ -126,14 +132,6 @@ class PhaseState:
     @property
     def outcome(self) -> Outcome:
         return _PHASES.get(self.phase, Outcome.RUNNING)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.outcome is not Outcome.RUNNING
-
-    @property
-    def is_successful(self) -> bool:
-        return self.outcome is Outcome.SUCCESS
 
     @property
     def started(self) -> bool:

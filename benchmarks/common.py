@@ -82,22 +82,30 @@ class LineLog:
 
 
 @contextlib.contextmanager
+def output_to(path: Path):
+    """Send this process's stdout (where Airflow 3's task loggers print) to a file for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with path.open("ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextlib.contextmanager
 def quiet_logging():
     """Silence task logging (stdlib and Airflow's structlog on stdout) while a benchmark runs."""
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
     try:
-        yield
+        with output_to(Path(os.devnull)):
+            yield
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
         root.setLevel(level)
 
 

@@ -7,7 +7,6 @@ fault_soak, bad_input_audit.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import platform
@@ -24,23 +23,9 @@ from benchmarks import (
     requests_per_job,
     triggerer_scale,
 )
-from benchmarks.common import REPO, Row
+from benchmarks.common import REPO, Row, output_to
 
 ORDER = ["parse_cost", "requests_per_job", "log_efficiency", "triggerer_scale", "fault_soak", "bad_input_audit"]
-
-
-@contextlib.contextmanager
-def output_to(path: Path):
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with path.open("ab") as handle:
-        os.dup2(handle.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 def machine() -> str:

@@ -43,8 +43,10 @@ with DAG(
         wait=True,
         deferrable=True,
         poll_interval=2,
-        retries=1,
+        retries=2,
         retry_delay=timedelta(seconds=2),
+        # a try that fails after its version completed (e.g. the worker died) reuses that version
+        if_exists="reuse_completed",
     )
 
     upload() >> train

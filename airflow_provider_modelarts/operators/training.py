@@ -270,6 +270,24 @@ class CreateTrainingJobOperator(BaseOperator):
                       version.version_id, pre_version_id)
         return version
 
+    def _use_existing(self, latest: JobVersion | JobV2, marker: str, label: str) -> bool:
+        """True: use ``latest`` (reattach to our running one, or reuse a completed one); False: create the next
+        version (v1) or attempt (v2). Raises for a running job another run started, or ``if_exists='fail'``."""
+        if not latest.state.is_terminal:
+            if marker in latest.job_desc:
+                self.log.info("Reattaching to %s, started by an earlier try of this task instance; nothing new "
+                              "is created", label)
+                return True
+            raise ModelArtsJobError(f"{label} is running and another DAG run or task started it; not adopting it. "
+                                    "Give this task its own job_name or stop that job.")
+        if self.if_exists == "fail":
+            raise ModelArtsJobError(f"{label} already exists ({latest.state}) and if_exists='fail'")
+        if self.if_exists == "reuse_completed" and latest.state.is_successful:
+            self.log.info("Reusing completed %s (if_exists='reuse_completed')", label)
+            return True
+        self.log.info("%s ended %s: creating a new one", label, latest.state)
+        return False
+
     def submit(self, context: Context, spec: TrainingJobSpec) -> JobVersion:
         """Create the job, a new version of it, or reattach — never a duplicate, never an orphan."""
         ids = self.resolve_ids(spec)
@@ -288,24 +306,9 @@ class CreateTrainingJobOperator(BaseOperator):
             body = {"job_name": job_name, "job_desc": desc, "config": config}
             return self._create_job(job_name, marker, lambda: self.hook.create_training_job(body), lookup)
         latest = self.hook.get_job_version(existing.job_id, existing.version_id)
-        if not latest.state.is_terminal:
-            if marker in latest.job_desc:
-                self.log.info("Reattaching to %s %s (job_id=%s, version_id=%s), started by an earlier try of this "
-                              "task instance; no new version", job_name, latest.version_name, latest.job_id,
-                              latest.version_id)
-                return latest
-            raise ModelArtsJobError(
-                f"Job {job_name} has a running version {latest.version_name} (version_id={latest.version_id}) "
-                "that another DAG run or task started; not adopting it. Give this task its own job_name or stop "
-                "that version.")
-        if self.if_exists == "fail":
-            raise ModelArtsJobError(f"Job {job_name} already exists (latest {latest.version_name}: {latest.state}) "
-                                    "and if_exists='fail'")
-        if self.if_exists == "reuse_completed" and latest.state.is_successful:
-            self.log.info("Reusing completed %s %s (if_exists='reuse_completed')", job_name, latest.version_name)
+        if self._use_existing(latest, marker, f"Job {job_name} version {latest.version_name} "
+                                              f"(version_id={latest.version_id})"):
             return latest
-        self.log.info("Job %s exists; its latest version %s ended %s: creating a new version", job_name,
-                      latest.version_name, latest.state)
         return self._create_version(latest.job_id, latest.version_id,
                                     {"job_desc": desc, "config": {**config, "pre_version_id": latest.version_id}},
                                     marker)
@@ -354,27 +357,16 @@ class CreateTrainingJobOperator(BaseOperator):
         desc = f"{spec.job_description or ''} {marker}".strip()
 
         def attempts() -> list[tuple[int, JobV2]]:
-            jobs = self.hook.search_training_jobs_v2(base[:64])
+            jobs = self.hook.search_training_jobs_v2(base[:50])  # attempt names may shorten the base
             return sorted(((n, j) for j in jobs if (n := attempt_of(base, j.job_name))), key=lambda t: t[0])
 
         found = attempts()
         attempt = 1
         if found:
             attempt, latest = found[-1]
-            if not latest.state.is_terminal:
-                if marker in latest.description:
-                    self.log.info("Reattaching to %s (job_id=%s), started by an earlier try of this task instance",
-                                  latest.job_name, latest.job_id)
-                    return latest
-                raise ModelArtsJobError(f"Job {latest.job_name} is running and another DAG run or task started it; "
-                                        "not adopting it. Give this task its own job_name or stop that job.")
-            if self.if_exists == "fail":
-                raise ModelArtsJobError(f"Job {latest.job_name} already exists ({latest.state}) and if_exists='fail'")
-            if self.if_exists == "reuse_completed" and latest.state.is_successful:
-                self.log.info("Reusing completed job %s (if_exists='reuse_completed')", latest.job_name)
+            if self._use_existing(latest, marker, f"Job {latest.job_name} (job_id={latest.job_id})"):
                 return latest
             attempt += 1
-            self.log.info("Job %s ended %s: creating attempt %d", latest.job_name, latest.state, attempt)
         name = attempt_name(base, attempt)
         body = spec.v2_body(name=name, description=desc, marker=marker, **resolved)
 

@@ -74,11 +74,14 @@ class TrainingJobTrigger(BaseTrigger):
         from airflow_provider_modelarts.watcher import outcome_message
 
         watcher = self._watcher()
-        # Triggers deferred together would otherwise poll in lock-step bursts: spread the first wait over one
-        # interval (detection latency stays within one poll interval).
-        delay = random.uniform(0, self.poll_interval)
+        # The deferring task polled just before handing over, so the first poll waits most of an interval —
+        # spread at random so triggers deferred together do not poll in lock-step bursts. Detection latency
+        # stays within one poll interval.
+        delay = self.poll_interval * random.uniform(0.5, 1.0)
         try:
             while True:
+                await asyncio.sleep(delay)
+                delay = self.poll_interval
                 version = await watcher.apoll()
                 if version.state.is_terminal:
                     await watcher.atail()
@@ -87,8 +90,6 @@ class TrainingJobTrigger(BaseTrigger):
                 if self.deadline is not None and time.time() >= self.deadline:
                     yield self._event("timeout", watcher, version, "max_run_time exceeded")
                     return
-                await asyncio.sleep(delay)
-                delay = self.poll_interval
         except Exception as err:
             yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
 

@@ -201,7 +201,7 @@ def test_reattach_after_a_try_died_while_the_job_ran(conn, lines):
 def test_running_version_of_another_run_is_never_adopted(conn):
     name = unique("foreign")
     framework_op(conn, name, "import time\ntime.sleep(3)\n").execute(ctx(TaskInstanceStub(run_id="run_a")))
-    with pytest.raises(ModelArtsJobError, match="another DAG run or task started; not adopting"):
+    with pytest.raises(ModelArtsJobError, match="another DAG run or task started it; not adopting"):
         framework_op(conn, name, "import time\ntime.sleep(3)\n").execute(ctx(TaskInstanceStub(run_id="run_b")))
     assert job_count(name) == 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from _storage import obs_object  # example_dags/_storage.py, copied beside this file
 from airflow.sdk import DAG, task
@@ -19,7 +19,7 @@ with DAG(dag_id="e2e_reschedule", schedule=None, start_date=datetime(2026, 1, 1)
         target = obs_object(f"{BUCKET}/code/train.py")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("import time\nfor i in range(40):\n    print('reschedule-line-%02d' % i, flush=True)\n"
-                          "    time.sleep(0.25)\n")
+                          "    time.sleep(0.4)\n")
         data = obs_object(f"{BUCKET}/data/x.csv")
         data.parent.mkdir(parents=True, exist_ok=True)
         data.write_text("1,1\n")
@@ -30,5 +30,9 @@ with DAG(dag_id="e2e_reschedule", schedule=None, start_date=datetime(2026, 1, 1)
         output_path=f"{BUCKET}/out/", train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1)
     wait = TrainingJobSensor(
         task_id="wait", job_id="{{ ti.xcom_pull(task_ids='train', key='job_id') }}",
-        version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}", mode="reschedule", poke_interval=1)
+        version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}", mode="reschedule", poke_interval=3,
+        # Airflow 3.3 + LocalExecutor on 2 cores: a poke's late "finished" event can reach the scheduler after
+        # the next poke was queued and mark the sensor failed ("state changed externally"); a retry resumes
+        # from the saved cursor, so no line repeats
+        retries=2, retry_delay=timedelta(seconds=2))
     upload() >> train >> wait
