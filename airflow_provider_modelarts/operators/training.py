@@ -223,11 +223,14 @@ class CreateTrainingJobOperator(BaseOperator):
             ids["model_id"] = algorithm.model_id
         return ids
 
-    @staticmethod
-    def _identity(context: Context) -> tuple[str, str, str, int | None]:
+    def _naming(self, context: Context, spec: TrainingJobSpec) -> tuple[str, str, str]:
+        """(job name, task-identity marker, description with the marker): the same for every try."""
         ti = context["ti"]
         map_index = getattr(ti, "map_index", None)
-        return ti.dag_id, ti.task_id, ti.run_id, (map_index if map_index is not None and map_index >= 0 else None)
+        identity = (ti.dag_id, ti.task_id, ti.run_id, map_index if map_index is not None and map_index >= 0 else None)
+        job_name = validate_job_name(self.job_name or derive_job_name(*identity))
+        marker = task_marker(*identity)
+        return job_name, marker, f"{spec.job_description or ''} {marker}".strip()
 
     # ------------------------------------------------------------------ submit, reattach, retry
     def _create_job(self, name: str, marker: str, create: Any, lookup: Any) -> JobVersion | JobV2:
@@ -290,13 +293,8 @@ class CreateTrainingJobOperator(BaseOperator):
 
     def submit(self, context: Context, spec: TrainingJobSpec) -> JobVersion:
         """Create the job, a new version of it, or reattach — never a duplicate, never an orphan."""
-        ids = self.resolve_ids(spec)
-        dag_id, task_id, run_id, map_index = self._identity(context)
-        job_name = self.job_name or derive_job_name(dag_id, task_id, run_id, map_index)
-        validate_job_name(job_name)
-        marker = task_marker(dag_id, task_id, run_id, map_index)
-        desc = f"{spec.job_description or ''} {marker}".strip()
-        config = spec.v1_config(**ids)
+        config = spec.v1_config(**self.resolve_ids(spec))
+        job_name, marker, desc = self._naming(context, spec)
         existing = self.hook.find_job_by_name(job_name)
         if existing is None:
             def lookup() -> JobVersion | None:
@@ -350,11 +348,7 @@ class CreateTrainingJobOperator(BaseOperator):
     def submit_v2(self, context: Context, spec: TrainingJobSpec) -> JobV2:
         """v2 has no versions: reattach to our running job, else a new job per attempt (``<name>-aN``)."""
         resolved = self.resolve_v2(spec)
-        dag_id, task_id, run_id, map_index = self._identity(context)
-        base = self.job_name or derive_job_name(dag_id, task_id, run_id, map_index)
-        validate_job_name(base)
-        marker = task_marker(dag_id, task_id, run_id, map_index)
-        desc = f"{spec.job_description or ''} {marker}".strip()
+        base, marker, desc = self._naming(context, spec)
 
         def attempts() -> list[tuple[int, JobV2]]:
             jobs = self.hook.search_training_jobs_v2(base[:50])  # attempt names may shorten the base
