@@ -112,8 +112,9 @@ def stack(request, tmp_path_factory):
     shutil.copytree(REPO / "example_dags", dags)
     for extra in (Path(__file__).parent / "dags").glob("e2e_*.py"):
         shutil.copy(extra, dags / extra.name)
-    # jobs queue for a few seconds (INIT → WAITING → RUNNING), as on the real service: sensors defer
-    emu = ModelArtsEmulator(root=home / "emulator", step_delay=2.0, kill_grace=2.0).start()
+    # jobs queue for ~10 s (INIT → WAITING → RUNNING), as on the real service: on a loaded 2-core machine a
+    # sensor can start several seconds after its job was submitted, and it must still find the job running
+    emu = ModelArtsEmulator(root=home / "emulator", step_delay=5.0, kill_grace=2.0).start()
     airflow = None
     try:
         emu.add_dataset("demo-dataset", "v1", "/modelarts-demo/seed/dataset/v1/")
