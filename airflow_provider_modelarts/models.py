@@ -6,7 +6,7 @@ trigger events or XCom, serialisable (``to_json`` / ``from_json``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -353,9 +353,3 @@ class LogCursor:
     @classmethod
     def from_json(cls, data: dict[str, str] | None) -> LogCursor:
         return cls(dict(data or {}))
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    data = asdict(obj)
-    data.pop("raw", None)
-    return data

@@ -264,7 +264,7 @@ def attempt_of(base: str, name: str) -> int | None:
     """1 for ``base``, N for ``base-aN`` (also when base was shortened to fit), None for other names."""
     if name == base:
         return 1
-    head, sep, tail = name.rpartition("-a")
+    _, sep, tail = name.rpartition("-a")
     if sep and tail.isdigit() and int(tail) >= 2 and attempt_name(base, int(tail)) == name:
         return int(tail)
     return None

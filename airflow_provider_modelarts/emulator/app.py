@@ -114,6 +114,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _paging(q: Any) -> tuple[int, int]:
+    """``per_page`` 1–1000 (default 10) and ``page`` 1–65535 (default 1), as the v1 list APIs document."""
+    return (_int_param(q.get("per_page"), "per_page", 10, 1, 1000),
+            _int_param(q.get("page"), "page", 1, 1, 65535))
+
+
 def _is_loopback(request: Request) -> bool:
     host = request.client.host if request.client else ""
     return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
@@ -393,8 +399,7 @@ def create_app(emu: Emulator) -> FastAPI:  # noqa: C901 - one place for all the 
     async def list_jobs(project_id: str, request: Request) -> Response:
         await authenticate(request, project_id)
         q = request.query_params
-        per_page = _int_param(q.get("per_page"), "per_page", 10, 1, 1000)
-        page = _int_param(q.get("page"), "page", 1, 1, 65535)
+        per_page, page = _paging(q)
         sort_by = q.get("sortBy") or q.get("sort_by") or "job_name"
         _require(sort_by in SORT_KEYS, f"Invalid parameter sortBy: expected one of {', '.join(SORT_KEYS)}.")
         order = q.get("order") or "asc"
@@ -570,8 +575,7 @@ def create_app(emu: Emulator) -> FastAPI:  # noqa: C901 - one place for all the 
     async def built_in_algorithms(project_id: str, request: Request) -> Response:
         await authenticate(request, project_id)
         q = request.query_params
-        per_page = _int_param(q.get("per_page"), "per_page", 10, 1, 1000)
-        page = _int_param(q.get("page"), "page", 1, 1, 65535)
+        per_page, page = _paging(q)
         search = q.get("search_content") or ""
         models = [catalog.public_algorithm(a) for a in catalog.BUILT_IN_ALGORITHMS if search in a["model_name"]]
         sort_by = q.get("sortBy") or "model_name"

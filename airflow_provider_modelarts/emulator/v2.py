@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_modelarts.emulator import catalog
 from airflow_provider_modelarts.emulator.errors import EmulatorError
-from airflow_provider_modelarts.emulator.store import RUNNING_STATES
+from airflow_provider_modelarts.emulator.store import RUNNING_STATES, now_ms
 
 # v2 error codes (S-otc appendix); statuses as documented where given, else [inference].
 V2_DUPLICATE_NAME = (400, "ModelArts.2751")
@@ -73,7 +73,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
         phase, secondary = PHASES.get(version["status"], ("Creating", "Unknown"))
         count = int(version["config"].get("worker_server_num") or 1)
         end = version["end_time"]
-        duration = ((end or emu_now()) - version["start_time"]) if version["start_time"] else 0
+        duration = ((end or now_ms()) - version["start_time"]) if version["start_time"] else 0
         metadata = {**body.get("metadata", {}), "id": found["id"], "create_time": version["create_time"],
                     "user_name": emu.account.user, "workspace_id": body.get("metadata", {}).get("workspace_id", "0")}
         return {
@@ -289,9 +289,3 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
         if wanted:
             items = [i for i in items if i["flavor_type"] == wanted]
         return JSONResponse({"total_count": len(items), "flavors": items})
-
-
-def emu_now() -> int:
-    from airflow_provider_modelarts.emulator.store import now_ms
-
-    return now_ms()
