@@ -142,6 +142,26 @@ class PhaseState(_Outcomes):
 
 
 @dataclass(frozen=True)
+class JobRef:
+    """Which job a task watches: a v1 job version (``job_id`` + ``version_id``) or a v2 job (``job_id``).
+
+    It is what travels in XCom and trigger kwargs; :func:`airflow_provider_modelarts.adapters.for_ref` picks the
+    API adapter that speaks to it.
+    """
+
+    api_version: str
+    job_id: int | str
+    version_id: int | None = None
+
+    def ids(self) -> dict[str, Any]:
+        """The ids a task publishes (XCom keys ``job_id``, and ``version_id`` where the API has versions)."""
+        return {k: v for k, v in (("job_id", self.job_id), ("version_id", self.version_id)) if v is not None}
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.ids().items())
+
+
+@dataclass(frozen=True)
 class JobV2:
     """A new-version (v2) training job: a UUID, no versions; tasks ``worker-0``, ``worker-1``, …"""
 
@@ -164,6 +184,14 @@ class JobV2:
     @property
     def job_desc(self) -> str:
         return self.description
+
+    @property
+    def ref(self) -> JobRef:
+        return JobRef("v2", self.job_id)
+
+    @property
+    def label(self) -> str:
+        return f"ModelArts job {self.job_name} (job_id={self.job_id})"
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> JobV2:
@@ -201,6 +229,15 @@ class JobVersion:
     resource_id: str | None = None
     error_info: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ref(self) -> JobRef:
+        return JobRef("v1", self.job_id, self.version_id)
+
+    @property
+    def label(self) -> str:
+        return (f"ModelArts job {self.job_name} {self.version_name} (job_id={self.job_id}, "
+                f"version_id={self.version_id})")
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> JobVersion:
@@ -289,55 +326,6 @@ class ByteLogChunk:
             log=str(body.get("log") or ""),
             end_byte=int(body.get("end_byte") or 0),
             count=int(body.get("log_byte_count", body.get("count")) or 0),
-        )
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    spec_id: int
-    spec_code: str
-    max_num: int
-    no_resource: bool = False
-
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> ResourceSpec:
-        return cls(
-            spec_id=parse_id(body.get("spec_id"), field_name="spec_id"),
-            spec_code=str(body.get("spec_code")),
-            max_num=int(body.get("max_num") or 1),
-            no_resource=bool(body.get("no_resource", False)),
-        )
-
-
-@dataclass(frozen=True)
-class AiEngine:
-    engine_id: int
-    engine_name: str
-    engine_version: str
-    engine_type: int | None = None
-
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> AiEngine:
-        return cls(
-            engine_id=parse_id(body.get("engine_id"), field_name="engine_id"),
-            engine_name=str(body.get("engine_name")),
-            engine_version=str(body.get("engine_version")),
-            engine_type=_int_or_none(body.get("engine_type")),
-        )
-
-
-@dataclass(frozen=True)
-class BuiltInAlgorithm:
-    model_id: int
-    model_name: str
-    engine_id: int | None = None
-
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> BuiltInAlgorithm:
-        return cls(
-            model_id=parse_id(body.get("model_id"), field_name="model_id"),
-            model_name=str(body.get("model_name")),
-            engine_id=_int_or_none(body.get("engine_id")),
         )
 
 

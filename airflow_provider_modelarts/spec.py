@@ -172,69 +172,6 @@ class TrainingJobSpec:
             return "custom-image"
         return "framework"
 
-    def v1_config(self, *, spec_id: int | None, engine_id: int | None, model_id: int | None) -> dict[str, Any]:
-        """The ``config`` object of a v1 create body (§2.14 mapping)."""
-        config: dict[str, Any] = {"worker_server_num": self.train_instance_count, "train_url": self.output_path,
-                                  "parameter": list(self.hyperparameters)}
-        if spec_id is not None:
-            config["spec_id"] = spec_id
-        if self.pool_id:
-            config["pool_id"] = self.pool_id
-        if self.log_url:
-            config["log_url"] = self.log_url
-        if self.inputs:
-            config["data_url"] = self.inputs
-        elif self.dataset_id:
-            config["dataset_id"], config["dataset_version_id"] = self.dataset_id, self.dataset_version_id
-        else:
-            config["data_source"] = self.data_source
-        if self.kind == "built-in":
-            config["model_id"] = model_id
-        elif self.kind == "custom-image":
-            config["user_image_url"], config["user_command"] = self.user_image_url, self.user_command
-        else:
-            config["engine_id"] = engine_id
-            config["app_url"], config["boot_file_url"] = self.code_dir, self.boot_file
-        return config
-
-    def v2_body(self, *, name: str, description: str, marker: str, engine: dict[str, str] | None,
-                algorithm_id: str | None) -> dict[str, Any]:
-        """The v2 create body (§3): metadata / algorithm / spec, from the same seed parameters."""
-        algorithm: dict[str, Any] = {
-            "parameters": [{"name": p["label"], "value": p["value"]} for p in self.hyperparameters],
-            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": self.output_path}}}],
-        }
-        if self.inputs:
-            algorithm["inputs"] = [{"name": "data_url", "remote": {"obs": {"obs_url": self.inputs}}}]
-        elif self.dataset_id:
-            algorithm["inputs"] = [{"name": "data_url", "remote": {"dataset": {
-                "id": self.dataset_id, "version_id": self.dataset_version_id}}}]
-        else:
-            algorithm["inputs"] = [
-                {"name": f"data_url_{i}" if i else "data_url",
-                 "remote": ({"obs": {"obs_url": source["data_url"]}} if source.get("data_url") else
-                            {"dataset": {"id": source["dataset_id"], "version_id": source["dataset_version"]}})}
-                for i, source in enumerate(self.data_source or [])]
-        if self.kind == "built-in":
-            algorithm["id"] = algorithm_id
-        elif self.kind == "custom-image":
-            algorithm["engine"] = {"image_url": self.user_image_url}
-            algorithm["command"] = self.user_command
-        else:
-            algorithm["code_dir"], algorithm["boot_file"] = self.code_dir, self.boot_file
-            algorithm["engine"] = dict(engine or {})
-        resource: dict[str, Any] = {"node_count": self.train_instance_count}
-        if self.train_instance_type:
-            resource["flavor_id"] = self.train_instance_type
-        if self.pool_id:
-            resource["pool_id"] = self.pool_id
-        spec: dict[str, Any] = {"resource": resource}
-        if self.log_url:
-            spec["log_export_path"] = {"obs_url": self.log_url}
-        return {"kind": "job",
-                "metadata": {"name": name, "description": description, "annotations": {"airflow-ti": marker}},
-                "algorithm": algorithm, "spec": spec}
-
 
 def validate_job_name(value: Any) -> str:
     if not isinstance(value, str) or not JOB_NAME_RE.match(value):

@@ -1,9 +1,10 @@
-"""One piece of code that watches a job version — for the operator, the sensor and the trigger.
+"""One piece of code that watches a job (v1 version or v2 job) — for the operator, the sensor and the trigger.
 
 :class:`JobWatcher` polls the version, logs each state transition and tails every worker's log
 incrementally (each line once; the cursor is serialisable, so it survives reschedules and deferrals).
 Its steps are generators of API operations, driven synchronously by :meth:`poll` or asynchronously by
-:meth:`apoll`, so the sync and async paths cannot drift apart.
+:meth:`apoll`, so the sync and async paths cannot drift apart. What differs between API versions comes from
+the job's adapter (:mod:`airflow_provider_modelarts.adapters`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
+from airflow_provider_modelarts.adapters import for_ref, job_ref
 from airflow_provider_modelarts.exceptions import ModelArtsApiError
 from airflow_provider_modelarts.hooks import api_v1 as api
-from airflow_provider_modelarts.hooks import api_v2
 from airflow_provider_modelarts.models import JobV2, JobVersion, LogCursor
 
 #: aom-log returns at most 500 lines per call (§2.10).
@@ -30,39 +31,7 @@ LOG_NOT_READY_CODES = frozenset({"ModelArts.2818", "ModelArts.2776", "ModelArts.
 
 
 def describe(job: JobVersion | JobV2) -> str:
-    if isinstance(job, JobV2):
-        return f"ModelArts job {job.job_name} (job_id={job.job_id})"
-    return f"ModelArts job {job.job_name} {job.version_name} (job_id={job.job_id}, version_id={job.version_id})"
-
-
-class _V1Calls:
-    def __init__(self, job_id: int | str, version_id: int | str) -> None:
-        self.job_id, self.version_id = int(job_id), int(version_id)
-
-    def get(self) -> api.Operation:
-        return api.get_version(self.job_id, self.version_id)
-
-    def page(self, name: str, base: str, lines: int) -> api.Operation:
-        return api.aom_log(self.job_id, self.version_id, log_file=name, lines=lines, order="desc", base_line=base)
-
-    def latest(self, name: str, lines: int) -> api.Operation:
-        return api.aom_log(self.job_id, self.version_id, log_file=name, lines=lines, order="desc", base_line="")
-
-
-class _V2Calls:
-    """v2: one job per id, logs per task (``worker-0``…), and ``order`` means the opposite of v1's."""
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id, self.version_id = str(job_id), None
-
-    def get(self) -> api.Operation:
-        return api_v2.get_job(self.job_id)
-
-    def page(self, name: str, base: str, lines: int) -> api.Operation:
-        return api_v2.aom_log(self.job_id, name, lines=lines, order="asc", base_line=base)
-
-    def latest(self, name: str, lines: int) -> api.Operation:
-        return api_v2.aom_log(self.job_id, name, lines=lines, order="desc", base_line="")
+    return job.label
 
 
 class JobWatcher:
@@ -78,9 +47,10 @@ class JobWatcher:
                  cursor: dict[str, str] | None = None, last_status: int | str | None = None,
                  log: logging.Logger | Any = None) -> None:
         self.hook = hook
-        self.calls = _V2Calls(job_id) if version_id is None else _V1Calls(job_id, version_id)
-        self.job_id = self.calls.job_id
-        self.version_id = self.calls.version_id
+        self.ref = job_ref(job_id, version_id)
+        self.api = for_ref(hook, self.ref)
+        self.job_id = self.ref.job_id
+        self.version_id = self.ref.version_id
         self.last_job: Any = None
         self.print_log = print_log
         self.cursor = LogCursor.from_json(cursor)
@@ -91,7 +61,7 @@ class JobWatcher:
 
     # ------------------------------------------------------------------ steps (transport-free)
     def _poll_steps(self) -> Steps:
-        version = yield self.calls.get()
+        version = yield self.api.get(self.ref)
         self.last_job = version
         if version.state.code != self.last_status:
             self.log.info("%s is %s", describe(version), version.state)
@@ -102,11 +72,7 @@ class JobWatcher:
 
     def _log_names(self) -> Steps:
         if not self.log_files:
-            if self.version_id is None:  # v2: the job lists its tasks, one log each
-                job = self.last_job or (yield self.calls.get())
-                self.log_files = list(job.tasks)
-            else:
-                self.log_files = yield api.log_file_names(self.job_id, self.version_id)
+            self.log_files = yield from self.api.log_names(self.ref, self.last_job)
         return self.log_files
 
     def _tail_steps(self) -> Steps:
@@ -114,7 +80,7 @@ class JobWatcher:
             base = self.cursor.positions.get(name, START_CURSOR)
             for _ in range(MAX_PAGES_PER_POLL):
                 try:
-                    chunk = yield self.calls.page(name, base, PAGE_LINES)
+                    chunk = yield self.api.log_page(self.ref, name, base, PAGE_LINES)
                 except ModelArtsApiError as err:
                     if err.error_code in LOG_NOT_READY_CODES:
                         break  # this worker has written nothing yet
@@ -135,7 +101,7 @@ class JobWatcher:
         blocks = []
         for name in (yield from self._log_names()):
             try:
-                chunk = yield self.calls.latest(name, min(lines, PAGE_LINES))
+                chunk = yield self.api.log_latest(self.ref, name, min(lines, PAGE_LINES))
             except ModelArtsApiError as err:
                 if err.error_code not in LOG_NOT_READY_CODES:
                     raise

@@ -10,17 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from airflow_provider_modelarts.catalogue import AiEngine, BuiltInAlgorithm, ResourceSpec
 from airflow_provider_modelarts.hooks.http import ApiRequest
-from airflow_provider_modelarts.models import (
-    AiEngine,
-    BuiltInAlgorithm,
-    ByteLogChunk,
-    JobSummary,
-    JobVersion,
-    LogChunk,
-    ResourceSpec,
-    parse_id,
-)
+from airflow_provider_modelarts.models import ByteLogChunk, JobSummary, JobVersion, LogChunk, parse_id
 
 T = TypeVar("T")
 JOBS = "/v1/{project_id}/training-jobs"

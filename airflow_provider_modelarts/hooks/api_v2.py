@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_modelarts.catalogue import Algorithm, Engine, Flavor
 from airflow_provider_modelarts.hooks.api_v1 import Operation
 from airflow_provider_modelarts.hooks.http import ApiRequest
 from airflow_provider_modelarts.models import JobV2, LogChunk
@@ -60,17 +61,18 @@ def log_preview(job_id: str, task_id: str) -> Operation[dict[str, Any]]:
                                 operation="preview job log (v2)"), lambda b: b)
 
 
-def engines() -> Operation[list[dict[str, Any]]]:
+def engines() -> Operation[list[Engine]]:
     return Operation(ApiRequest("GET", "/v2/{project_id}/training-job-engines", operation="list engines (v2)"),
-                     lambda b: list(b.get("items") or []))
+                     lambda b: [Engine.from_api(e) for e in b.get("items") or []])
 
 
-def flavors() -> Operation[list[dict[str, Any]]]:
+def flavors() -> Operation[list[Flavor]]:
     return Operation(ApiRequest("GET", "/v2/{project_id}/training-job-flavors", operation="list flavors (v2)"),
-                     lambda b: list(b.get("flavors") or []))
+                     lambda b: [Flavor.from_api(f) for f in b.get("flavors") or []])
 
 
-def algorithms() -> Operation[list[dict[str, Any]]]:
+def algorithms() -> Operation[list[Algorithm]]:
     """``GET /v2/{project_id}/algorithms`` [inference: the algorithm-management list]: built-in algorithms by name."""
     return Operation(ApiRequest("GET", "/v2/{project_id}/algorithms", query=[("limit", 500)],
-                                operation="list algorithms (v2)"), lambda b: list(b.get("items") or []))
+                                operation="list algorithms (v2)"),
+                     lambda b: [Algorithm.from_api(a) for a in b.get("items") or []])

@@ -7,21 +7,21 @@ from typing import Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_modelarts.adapters import for_ref, for_version, job_ref
+from airflow_provider_modelarts.catalogue import (
+    AiEngine,
+    Algorithm,
+    BuiltInAlgorithm,
+    Engine,
+    Flavor,
+    ResourceSpec,
+)
 from airflow_provider_modelarts.hooks import api_v1 as api
 from airflow_provider_modelarts.hooks import api_v2
 from airflow_provider_modelarts.hooks.client import ModelArtsClient
 from airflow_provider_modelarts.hooks.connection import ConnectionConfig
 from airflow_provider_modelarts.hooks.credentials import mask
-from airflow_provider_modelarts.models import (
-    AiEngine,
-    BuiltInAlgorithm,
-    ByteLogChunk,
-    JobSummary,
-    JobV2,
-    JobVersion,
-    LogChunk,
-    ResourceSpec,
-)
+from airflow_provider_modelarts.models import ByteLogChunk, JobSummary, JobV2, JobVersion, LogChunk
 
 T = TypeVar("T")
 
@@ -163,32 +163,29 @@ class ModelArtsHook(BaseHook):
     def get_log_preview_v2(self, job_id: str, task_id: str = "worker-0") -> dict[str, Any]:
         return self.run(api_v2.log_preview(job_id, task_id))
 
-    def get_v2_engines(self) -> list[dict[str, Any]]:
+    def get_v2_engines(self) -> list[Engine]:
         return self._lookup("v2_engines", api_v2.engines())
 
-    def get_v2_flavors(self) -> list[dict[str, Any]]:
+    def get_v2_flavors(self) -> list[Flavor]:
         return self._lookup("v2_flavors", api_v2.flavors())
 
-    def get_v2_algorithms(self) -> list[dict[str, Any]]:
+    def get_v2_algorithms(self) -> list[Algorithm]:
         return self._lookup("v2_algorithms", api_v2.algorithms())
 
     # ------------------------------------------------------------------ either API: a job version or a v2 job
     def get_job(self, job_id: int | str, version_id: int | str | None = None) -> JobVersion | JobV2:
-        if version_id is None:
-            return self.get_training_job_v2(str(job_id))
-        return self.get_job_version(job_id, version_id)
+        """A v1 job version, or the v2 job when ``version_id`` is None."""
+        ref = job_ref(job_id, version_id)
+        return self.run(for_ref(self, ref).get(ref))
 
     def stop_job(self, job_id: int | str, version_id: int | str | None = None) -> None:
-        if version_id is None:
-            self.terminate_training_job_v2(str(job_id))
-        else:
-            self.stop_job_version(job_id, version_id)
+        """Stop a v1 job version, or the v2 job when ``version_id`` is None."""
+        ref = job_ref(job_id, version_id)
+        self.run(for_ref(self, ref).stop(ref))
 
     async def astop_job(self, job_id: int | str, version_id: int | str | None = None) -> None:
-        if version_id is None:
-            await self.aterminate_training_job_v2(str(job_id))
-        else:
-            await self.astop_job_version(job_id, version_id)
+        ref = job_ref(job_id, version_id)
+        await self.arun(for_ref(self, ref).stop(ref))
 
     # ------------------------------------------------------------------ logs
     def get_log_file_names(self, job_id: int | str, version_id: int | str) -> list[str]:
@@ -225,8 +222,7 @@ class ModelArtsHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated call: list jobs, one per page (with the connection's API version)."""
         try:
-            operation = api_v2.search_jobs(limit=1) if self.config.api_version == "v2" else api.list_jobs(per_page=1)
-            total, _ = self.run(operation)
+            total, _ = self.run(for_version(self, self.config.api_version).count_jobs())
         except Exception as err:
             return False, str(err)
         return True, (f"Connected to ModelArts in region {self.config.region}, project {self.project_id} "

@@ -9,16 +9,12 @@ from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 XCOM_KEY = "modelarts_console_url"
 
 
-def console_url(config: Any, job_id: int | str, version_id: int | None) -> str:
-    """The emulator's console page when the connection points at one, the Huawei Cloud console otherwise
-    (its URL layout is [inference])."""
-    if config.console_url:
-        base = config.console_url.rstrip("/") + "/console/training-jobs"
-        return f"{base}/v2/{job_id}" if version_id is None else f"{base}/{job_id}/versions/{version_id}"
-    console = f"https://console.huaweicloud.com/modelarts/?region={config.region}#/trainingJobs"
-    if version_id is None:
-        return f"{console}/trainingJobDetail?jobId={job_id}"
-    return f"{console}/trainingjobDetail?jobId={job_id}&versionId={version_id}"
+def console_url(config: Any, job_id: int | str, version_id: int | str | None) -> str:
+    """The job's console page (the emulator's when the connection points at one), from its API adapter."""
+    from airflow_provider_modelarts.adapters import for_ref, job_ref
+
+    ref = job_ref(job_id, version_id)
+    return for_ref(None, ref).console_url(config, ref)  # type: ignore[arg-type]
 
 
 class ModelArtsTrainingJobLink(BaseOperatorLink):

@@ -10,31 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
-from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError, ModelArtsJobError
+from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
+from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
-from airflow_provider_modelarts.spec import (
-    TrainingJobSpec,
-    attempt_name,
-    attempt_of,
-    derive_job_name,
-    task_marker,
-    validate_job_name,
-)
+from airflow_provider_modelarts.spec import TrainingJobSpec, derive_job_name, task_marker, validate_job_name
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_modelarts.adapters import Naming
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.models import JobV2, JobVersion
+    from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
 
 SPEC_FIELDS = (
     "framework_type", "framework_version", "code_dir", "boot_file", "log_url", "hyperparameters", "output_path",
     "train_instance_type", "train_instance_count", "job_description", "model_name", "user_image_url",
     "user_command", "pool_id", "inputs", "dataset_id", "dataset_version_id", "data_source",
 )
-IF_EXISTS_CHOICES = ("new_version", "reuse_completed", "fail")
-#: create attempts after an answer that leaves it unknown whether the job was created (5xx, dropped, timeout)
-CREATE_ATTEMPTS = 3
 
 
 def _is_templated(value: Any) -> bool:
@@ -47,13 +39,8 @@ def _is_templated(value: Any) -> bool:
     return False
 
 
-def _ambiguous(err: ModelArtsApiError) -> bool:
-    """No answer, or a server error: the job may or may not exist now."""
-    return err.http_status == 0 or err.http_status >= 500
-
-
 class CreateTrainingJobOperator(BaseOperator):
-    """Create a ModelArts training job (v1) from the seed SDK's ``Estimator`` and ``fit`` arguments.
+    """Create a ModelArts training job (v1 or v2) from the seed SDK's ``Estimator`` and ``fit`` arguments.
 
     Estimator arguments:
 
@@ -166,8 +153,7 @@ class CreateTrainingJobOperator(BaseOperator):
         self.if_exists = if_exists
         self.failure_log_lines = failure_log_lines
         self.api_version = api_version
-        self._job_id: int | str | None = None
-        self._version_id: int | None = None
+        self._ref: JobRef | None = None
         if api_version not in (None, "v1", "v2"):
             raise ModelArtsConfigError(f"api_version: expected 'v1' or 'v2' (or None: the connection's), got "
                                        f"{api_version!r}")
@@ -192,211 +178,46 @@ class CreateTrainingJobOperator(BaseOperator):
 
         return ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id)
 
-    def resolve_ids(self, spec: TrainingJobSpec) -> dict[str, int | None]:
-        """Names → ids through the lookup APIs (cached per hook); unknown names list the valid ones."""
-        ids: dict[str, int | None] = {"spec_id": None, "engine_id": None, "model_id": None}
-        if spec.train_instance_type:
-            specs = self.hook.get_resource_specs()
-            match = next((s for s in specs if s.spec_code == spec.train_instance_type), None)
-            if match is None:
-                raise ModelArtsConfigError(f"train_instance_type: unknown resource spec {spec.train_instance_type!r};"
-                                           f" valid: {', '.join(s.spec_code for s in specs)}")
-            if spec.train_instance_count and spec.train_instance_count > match.max_num:
-                raise ModelArtsConfigError(f"train_instance_count: {spec.train_instance_count} exceeds max_num "
-                                           f"{match.max_num} of {match.spec_code}")
-            ids["spec_id"] = match.spec_id
-        if spec.kind == "framework":
-            engines = self.hook.get_ai_engines()
-            engine = next((e for e in engines if e.engine_name == spec.framework_type
-                           and e.engine_version == spec.framework_version), None)
-            if engine is None:
-                valid = ", ".join(f"{e.engine_name} / {e.engine_version}" for e in engines)
-                raise ModelArtsConfigError(f"framework_type/framework_version: unknown AI engine "
-                                           f"{spec.framework_type!r} / {spec.framework_version!r}; valid: {valid}")
-            ids["engine_id"] = engine.engine_id
-        if spec.kind == "built-in":
-            algorithms = self.hook.get_built_in_algorithms()
-            algorithm = next((a for a in algorithms if a.model_name == spec.model_name), None)
-            if algorithm is None:
-                raise ModelArtsConfigError(f"model_name: unknown built-in algorithm {spec.model_name!r}; valid: "
-                                           f"{', '.join(a.model_name for a in algorithms)}")
-            ids["model_id"] = algorithm.model_id
-        return ids
+    def effective_api_version(self) -> str:
+        return self.api_version or self.hook.config.api_version
 
-    def _naming(self, context: Context, spec: TrainingJobSpec) -> tuple[str, str, str]:
-        """(job name, task-identity marker, description with the marker): the same for every try."""
+    def _naming(self, context: Context, spec: TrainingJobSpec) -> Naming:
+        """Job name, task-identity marker and description with the marker: the same for every try."""
+        from airflow_provider_modelarts.adapters import Naming
+
         ti = context["ti"]
         map_index = getattr(ti, "map_index", None)
         identity = (ti.dag_id, ti.task_id, ti.run_id, map_index if map_index is not None and map_index >= 0 else None)
         job_name = validate_job_name(self.job_name or derive_job_name(*identity))
         marker = task_marker(*identity)
-        return job_name, marker, f"{spec.job_description or ''} {marker}".strip()
-
-    # ------------------------------------------------------------------ submit, reattach, retry
-    def _create_job(self, name: str, marker: str, create: Any, lookup: Any) -> JobVersion | JobV2:
-        """Create; after an answer that leaves it unknown whether the job exists, look the name up first."""
-        last: ModelArtsApiError | None = None
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                job = create()
-                self.log.info("Created ModelArts job %s (job_id=%s, version_id=%s)", name, job.job_id, job.version_id)
-                return job
-            except ModelArtsApiError as err:
-                if not _ambiguous(err):
-                    raise
-                last = err
-                self.log.warning("Create job %s: %s — looking the name up before trying again", name, err)
-                found = lookup()
-                if found is not None:
-                    if marker in found.job_desc:
-                        self.log.info("The job was created after all (job_id=%s); using it", found.job_id)
-                        return found
-                    raise ModelArtsJobError(f"Job {name} appeared, created by someone else") from err
-                if attempt < CREATE_ATTEMPTS:
-                    time.sleep(min(2.0 * attempt, 10.0))
-        assert last is not None
-        raise last
-
-    def _create_version(self, job_id: int, pre_version_id: int, body: dict[str, Any], marker: str) -> JobVersion:
-        try:
-            version = self.hook.create_job_version(job_id, body)
-        except ModelArtsApiError as err:
-            if not _ambiguous(err):
-                raise
-            self.log.warning("Create version: %s — checking whether it was created", err)
-            newest = self.hook.list_job_versions(job_id)
-            if newest and newest[0].version_id != pre_version_id and marker in newest[0].job_desc:
-                version = newest[0]
-            else:
-                raise
-        self.log.info("Created version %s of job_id=%s (version_id=%s, based on %s)", version.version_name, job_id,
-                      version.version_id, pre_version_id)
-        return version
-
-    def _use_existing(self, latest: JobVersion | JobV2, marker: str, label: str) -> bool:
-        """True: use ``latest`` (reattach to our running one, or reuse a completed one); False: create the next
-        version (v1) or attempt (v2). Raises for a running job another run started, or ``if_exists='fail'``."""
-        if not latest.state.is_terminal:
-            if marker in latest.job_desc:
-                self.log.info("Reattaching to %s, started by an earlier try of this task instance; nothing new "
-                              "is created", label)
-                return True
-            raise ModelArtsJobError(f"{label} is running and another DAG run or task started it; not adopting it. "
-                                    "Give this task its own job_name or stop that job.")
-        if self.if_exists == "fail":
-            raise ModelArtsJobError(f"{label} already exists ({latest.state}) and if_exists='fail'")
-        if self.if_exists == "reuse_completed" and latest.state.is_successful:
-            self.log.info("Reusing completed %s (if_exists='reuse_completed')", label)
-            return True
-        self.log.info("%s ended %s: creating a new one", label, latest.state)
-        return False
-
-    def submit(self, context: Context, spec: TrainingJobSpec) -> JobVersion:
-        """Create the job, a new version of it, or reattach — never a duplicate, never an orphan."""
-        config = spec.v1_config(**self.resolve_ids(spec))
-        job_name, marker, desc = self._naming(context, spec)
-        existing = self.hook.find_job_by_name(job_name)
-        if existing is None:
-            def lookup() -> JobVersion | None:
-                found = self.hook.find_job_by_name(job_name)
-                return self.hook.get_job_version(found.job_id, found.version_id) if found else None
-
-            body = {"job_name": job_name, "job_desc": desc, "config": config}
-            return self._create_job(job_name, marker, lambda: self.hook.create_training_job(body), lookup)
-        latest = self.hook.get_job_version(existing.job_id, existing.version_id)
-        if self._use_existing(latest, marker, f"Job {job_name} version {latest.version_name} "
-                                              f"(version_id={latest.version_id})"):
-            return latest
-        return self._create_version(latest.job_id, latest.version_id,
-                                    {"job_desc": desc, "config": {**config, "pre_version_id": latest.version_id}},
-                                    marker)
-
-    def effective_api_version(self) -> str:
-        return self.api_version or self.hook.config.api_version
-
-    def resolve_v2(self, spec: TrainingJobSpec) -> dict[str, Any]:
-        """v2 names: flavors (``flavor_id`` is the spec code), engines, algorithms — unknown names list choices."""
-        resolved: dict[str, Any] = {"engine": None, "algorithm_id": None}
-        if spec.train_instance_type:
-            flavors = self.hook.get_v2_flavors()
-            flavor = next((f for f in flavors if f.get("flavor_id") == spec.train_instance_type), None)
-            if flavor is None:
-                raise ModelArtsConfigError(f"train_instance_type: unknown flavor {spec.train_instance_type!r}; valid: "
-                                           f"{', '.join(str(f.get('flavor_id')) for f in flavors)}")
-            max_num = (flavor.get("flavor_info") or {}).get("max_num")
-            if max_num and spec.train_instance_count and spec.train_instance_count > int(max_num):
-                raise ModelArtsConfigError(f"train_instance_count: {spec.train_instance_count} exceeds max_num "
-                                           f"{max_num} of {spec.train_instance_type}")
-        if spec.kind == "framework":
-            engines = self.hook.get_v2_engines()
-            engine = next((e for e in engines if e.get("engine_name") == spec.framework_type
-                           and e.get("engine_version") == spec.framework_version), None)
-            if engine is None:
-                valid = ", ".join(f"{e.get('engine_name')} / {e.get('engine_version')}" for e in engines)
-                raise ModelArtsConfigError(f"framework_type/framework_version: unknown AI engine "
-                                           f"{spec.framework_type!r} / {spec.framework_version!r}; valid: {valid}")
-            resolved["engine"] = {"engine_name": engine["engine_name"], "engine_version": engine["engine_version"]}
-        if spec.kind == "built-in":
-            algorithms = self.hook.get_v2_algorithms()
-            match = next((a for a in algorithms if (a.get("metadata") or {}).get("name") == spec.model_name), None)
-            if match is None:
-                names = ", ".join(str((a.get("metadata") or {}).get("name")) for a in algorithms)
-                raise ModelArtsConfigError(f"model_name: unknown algorithm {spec.model_name!r}; valid: {names}")
-            resolved["algorithm_id"] = match["metadata"]["id"]
-        return resolved
-
-    def submit_v2(self, context: Context, spec: TrainingJobSpec) -> JobV2:
-        """v2 has no versions: reattach to our running job, else a new job per attempt (``<name>-aN``)."""
-        resolved = self.resolve_v2(spec)
-        base, marker, desc = self._naming(context, spec)
-
-        def attempts() -> list[tuple[int, JobV2]]:
-            jobs = self.hook.search_training_jobs_v2(base[:50])  # attempt names may shorten the base
-            return sorted(((n, j) for j in jobs if (n := attempt_of(base, j.job_name))), key=lambda t: t[0])
-
-        found = attempts()
-        attempt = 1
-        if found:
-            attempt, latest = found[-1]
-            if self._use_existing(latest, marker, f"Job {latest.job_name} (job_id={latest.job_id})"):
-                return latest
-            attempt += 1
-        name = attempt_name(base, attempt)
-        body = spec.v2_body(name=name, description=desc, marker=marker, **resolved)
-
-        def lookup() -> JobV2 | None:
-            return next((j for n, j in attempts() if n == attempt), None)
-
-        return self._create_job(name, marker, lambda: self.hook.create_training_job_v2(body), lookup)
+        return Naming(job_name, marker, f"{spec.job_description or ''} {marker}".strip())
 
     # ------------------------------------------------------------------ Airflow entry points
-    def result(self, version: JobVersion | JobV2) -> dict[str, Any]:
+    def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
         return {
-            "job_id": version.job_id, "version_id": version.version_id, "job_name": version.job_name,
-            "version_name": version.version_name, "status_code": version.state.code,
-            "status_name": version.state.name, "train_url": version.train_url or self.spec().output_path,
-            "console_url": console_url(self.hook.config, version.job_id, version.version_id),
+            "job_id": job.job_id, "version_id": job.version_id, "job_name": job.job_name,
+            "version_name": job.version_name, "status_code": job.state.code,
+            "status_name": job.state.name, "train_url": job.train_url or self.spec().output_path,
+            "console_url": console_url(self.hook.config, job.job_id, job.version_id),
         }
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_modelarts import waiting
+        from airflow_provider_modelarts.adapters import SubmitPolicy, for_version
         from airflow_provider_modelarts.watcher import JobWatcher
 
         spec = self.spec()  # again, after templating, before any request
-        if self.effective_api_version() == "v2":
-            version: JobVersion | JobV2 = self.submit_v2(context, spec)
-        else:
-            version = self.submit(context, spec)
-        self._job_id, self._version_id = version.job_id, version.version_id
-        context["ti"].xcom_push(key="job_id", value=version.job_id)
-        if version.version_id is not None:  # v2 jobs have no versions
-            context["ti"].xcom_push(key="version_id", value=version.version_id)
-        url = console_url(self.hook.config, version.job_id, version.version_id)
+        api = for_version(self.hook, self.effective_api_version())
+        job = api.submit(spec, self._naming(context, spec), SubmitPolicy(self.if_exists, self.log))
+        self._ref = job.ref
+        for key, value in job.ref.ids().items():
+            context["ti"].xcom_push(key=key, value=value)
+        url = api.console_url(self.hook.config, job.ref)
         ModelArtsTrainingJobLink.persist(context, url)
         self.log.info("ModelArts console: %s", url)
         if not self.wait:
-            return self.result(self.hook.get_job(version.job_id, version.version_id))
-        watcher = JobWatcher(self.hook, version.job_id, version.version_id, print_log=self.print_log, log=self.log)
+            return self.result(self.hook.run(api.get(job.ref)))
+        watcher = JobWatcher(self.hook, job.job_id, job.version_id, print_log=self.print_log, log=self.log)
         deadline = time.time() + self.max_run_time if self.max_run_time else None
         if self.deferrable:
             current = watcher.poll()
@@ -427,14 +248,14 @@ class CreateTrainingJobOperator(BaseOperator):
         event = event or {}
         watcher = JobWatcher(self.hook, event.get("job_id", 0), event.get("version_id"), print_log=False,
                              cursor=event.get("log_cursor"), log=self.log)
-        self._job_id, self._version_id = watcher.job_id, watcher.version_id
+        self._ref = watcher.ref
         return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
                                                        log=self.log))
 
     def on_kill(self) -> None:
-        """The task was killed while waiting in this worker: stop the remote version too."""
-        if self._job_id is None:
+        """The task was killed while waiting in this worker: stop the remote job too."""
+        if self._ref is None:
             return
         from airflow_provider_modelarts import waiting
 
-        waiting.stop_quietly(self.hook, self._job_id, self._version_id, self.log)
+        waiting.stop_quietly(self.hook, self._ref.job_id, self._ref.version_id, self.log)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, conf
 
-from airflow_provider_modelarts.exceptions import ModelArtsConfigError
+from airflow_provider_modelarts.adapters import job_ref
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
-from airflow_provider_modelarts.models import parse_id
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -66,20 +65,8 @@ class TrainingJobSensor(BaseSensorOperator):
     def _target(self) -> tuple[int | str, int | None]:
         """(job_id, version_id) of a v1 version, or (job_id, None) of a v2 job — a version_id that rendered
         empty or "None" (no such XCom on v2) means v2."""
-        if self.version_id in (None, "", "None"):
-            job = str(self.job_id if self.job_id is not None else "").strip()
-            if not job or job == "None":
-                raise ModelArtsConfigError(f"job_id: expected a v2 training job id (or a v1 job id with "
-                                           f"version_id), got {self.job_id!r}")
-            return job, None
-        ids = []
-        for name in ("job_id", "version_id"):
-            try:
-                ids.append(parse_id(getattr(self, name), field_name=name))
-            except ValueError as err:
-                raise ModelArtsConfigError(f"{name}: expected an integer v1 id (a number or its text), got "
-                                           f"{getattr(self, name)!r}") from err
-        return ids[0], ids[1]
+        ref = job_ref(self.job_id, self.version_id)
+        return ref.job_id, ref.version_id
 
     @cached_property
     def hook(self) -> ModelArtsHook:

@@ -35,9 +35,12 @@ class TrainingJobTrigger(BaseTrigger):
                  log_cursor: dict[str, str] | None = None, last_status: int | None = None,
                  stop_on_kill: bool = True) -> None:
         super().__init__()
+        from airflow_provider_modelarts.adapters import job_ref
+
         # v1: integer job and version ids; v2: the job's UUID and no version
-        self.job_id: int | str = str(job_id) if version_id is None else int(job_id)
-        self.version_id = None if version_id is None else int(version_id)
+        ref = job_ref(job_id, version_id)
+        self.job_id: int | str = ref.job_id
+        self.version_id = ref.version_id
         self.modelarts_conn_id = modelarts_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = deadline

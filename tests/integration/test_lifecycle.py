@@ -256,7 +256,7 @@ def test_on_kill_stops_the_remote_version(conn):
 
     def kill_when_submitted():  # what Airflow does from outside the task's execute()
         deadline = time.monotonic() + 10
-        while op._version_id is None and time.monotonic() < deadline:
+        while op._ref is None and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
         op.on_kill()
@@ -266,7 +266,7 @@ def test_on_kill_stops_the_remote_version(conn):
     with pytest.raises(ModelArtsJobError, match="JOBSTAT_KILLED"):
         op.execute(ctx())
     killer.join(5)
-    assert ModelArtsHook().get_job_version(op._job_id, op._version_id).state.name == "JOBSTAT_KILLED"
+    assert ModelArtsHook().get_job_version(op._ref.job_id, op._ref.version_id).state.name == "JOBSTAT_KILLED"
 
 
 def test_trigger_on_kill_stops_the_remote_version(conn):

@@ -135,7 +135,7 @@ def test_deferral_trigger_events_and_kill(conn, lines):  # noqa: F811
 
     def kill_when_submitted():
         deadline = time.monotonic() + 10
-        while op._job_id is None and time.monotonic() < deadline:
+        while op._ref is None and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
         op.on_kill()
