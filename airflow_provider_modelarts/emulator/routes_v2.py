@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from airflow_provider_modelarts.emulator import catalog
 from airflow_provider_modelarts.emulator.errors import EmulatorError
 from airflow_provider_modelarts.emulator.store import RUNNING_STATES, now_ms
+from airflow_provider_modelarts.emulator.validation_v1 import validate_config
 
 # v2 error codes (S-otc appendix); statuses as documented where given, else [inference].
 V2_DUPLICATE_NAME = (400, "ModelArts.2751")
@@ -54,8 +54,7 @@ def engine_v2_id(engine: dict[str, Any]) -> str:
     return f"{engine['engine_name'].lower().replace(' ', '-')}-{engine['engine_version']}"
 
 
-def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_config: Callable,
-                  start_version: Callable) -> None:
+def add_v2_routes(app: FastAPI, emu: Any) -> None:
     emu.store.db.executescript(V2_SCHEMA)
 
     def row(training_job_id: str) -> dict[str, Any]:
@@ -139,7 +138,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.post("/v2/{project_id}/training-jobs", name="v2_create_job")
     async def create(project_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         body = await body_of(request)
         name = (body.get("metadata") or {}).get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
@@ -147,7 +146,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
         if emu.store.job_by_name(name):
             raise v2_error(V2_DUPLICATE_NAME, f"The training job name {name} already exists.")
         try:
-            config = validate_config(to_config(body))
+            config = validate_config(emu, to_config(body))
         except EmulatorError as err:
             if err.style == "v2":
                 raise
@@ -156,7 +155,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
         job_id = emu.store.create_job(name, description[:256], str((body.get("metadata") or {}).get("workspace_id")
                                                                    or "0"))
         job = emu.store.job(job_id)
-        version = start_version(job, description[:256], config, None)
+        version = emu.start_version(job, description[:256], config, None)
         training_job_id = str(uuid.uuid4())
         emu.store.execute("INSERT INTO v2_jobs(id, job_id, version_id, body) VALUES (?,?,?,?)",
                           (training_job_id, job_id, version["version_id"], json.dumps(body)))
@@ -164,12 +163,12 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/training-jobs/{training_job_id}", name="v2_get_job")
     async def show(project_id: str, training_job_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         return JSONResponse(job_object(row(training_job_id)))
 
     @app.post("/v2/{project_id}/training-job-searches", name="v2_search_jobs")
     async def search(project_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         body = await body_of(request)
         offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
         if not 0 <= offset or not 1 <= limit <= 50:
@@ -197,7 +196,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.post("/v2/{project_id}/training-jobs/{training_job_id}/actions", name="v2_job_action")
     async def action(project_id: str, training_job_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         found = row(training_job_id)
         body = await body_of(request)
         if body.get("action_type") != "terminate":
@@ -210,7 +209,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.delete("/v2/{project_id}/training-jobs/{training_job_id}", name="v2_delete_job")
     async def delete(project_id: str, training_job_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         found = row(training_job_id)
         if found["version_id"] in emu.runner.executions:
             await emu.runner.stop(found["version_id"])
@@ -233,7 +232,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/logs/preview", name="v2_log_preview")
     async def preview(project_id: str, training_job_id: str, task_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         text = (await asyncio.to_thread(task_log(row(training_job_id), task_id).text)).encode()
         limit = 5 * 1024 * 1024
         return JSONResponse({"content": text[-limit:].decode("utf-8", "replace"), "current_size": min(len(text), limit),
@@ -241,7 +240,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/training-jobs/{training_job_id}/logs/{task_id}", name="v2_aom_log")
     async def aom(project_id: str, training_job_id: str, task_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         q = request.query_params
         order = q.get("order") or "desc"
         lines = q.get("lines") or "50"
@@ -255,7 +254,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/training-job-engines", name="v2_engines")
     async def engines(project_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         items = [{"engine_id": engine_v2_id(e), "engine_name": e["engine_name"], "engine_version": e["engine_version"],
                   "v1_compatible": True, "run_user": "1000", "image_info": {"cpu_image_url": "", "gpu_image_url": ""}}
                  for e in catalog.AI_ENGINES]
@@ -263,7 +262,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/algorithms", name="v2_algorithms")
     async def algorithms(project_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         items = [{"metadata": {"id": f"builtin-{a['model_id']}", "name": a["model_name"],
                                "description": a["model_train_dataset"]},
                   "job_config": {"engine": {"engine_name": a["engine_name"], "engine_version": a["engine_version"]}}}
@@ -279,7 +278,7 @@ def add_v2_routes(app: FastAPI, emu: Any, authenticate: Callable, validate_confi
 
     @app.get("/v2/{project_id}/training-job-flavors", name="v2_flavors")
     async def flavors(project_id: str, request: Request) -> Response:
-        await authenticate(request, project_id)
+        await emu.authenticate(request, project_id)
         wanted = request.query_params.get("flavor_type")
         items = [{"flavor_id": s["spec_code"], "flavor_name": s["spec_code"],
                   "flavor_type": "GPU" if s["gpu_num"] else "CPU", "billing": {"code": s["spec_code"], "unit_num": 1},

@@ -1,0 +1,86 @@
+"""ASGI middleware in front of the emulator: request ids, request counting and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.routing import Match
+
+from airflow_provider_modelarts.emulator.errors import INJECTED, INJECTED_MESSAGES, error_body, new_request_id
+from airflow_provider_modelarts.emulator.state import Emulator
+
+API_ENDPOINTS_EXCLUDED_FROM_STAR = ("admin_", "console", "metadata_")
+
+
+class EmulatorMiddleware:
+    """Request ids, request counting and fault injection in front of the app."""
+
+    def __init__(self, app: FastAPI, emu: Emulator) -> None:
+        self.app = app
+        self.emu = emu
+
+    def _endpoint(self, scope: dict) -> str:
+        for route in self.app.router.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "name", "unknown")
+        return "unknown"
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        endpoint = self._endpoint(scope)
+        self.emu.requests[endpoint] += 1
+        faultable = endpoint != "unknown" and not endpoint.startswith(API_ENDPOINTS_EXCLUDED_FROM_STAR)
+        before = self.emu.faults.pick(endpoint, "before") if faultable else None
+        if before and await self._apply(before, scope, send, request_id):
+            self.emu.auth_outcomes[endpoint]["fault"] += 1
+            return
+        after = self.emu.faults.pick(endpoint, "after") if faultable else None
+        captured: list[dict] = []
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body":
+                self.emu.response_bytes[endpoint] += len(message.get("body", b""))
+            if after is not None:
+                captured.append(message)
+            else:
+                await send(message)
+
+        await self.app(scope, receive, capture)
+        self.emu.auth_outcomes[endpoint][state.get("auth", "none")] += 1
+        if after is not None:
+            if not await self._apply(after, scope, send, request_id):
+                for message in captured:
+                    await send(message)
+
+    async def _apply(self, fault: Any, scope: dict, send: Any, request_id: str) -> bool:
+        """Apply a fault; True when it replaced the answer."""
+        if fault.kind == "latency":
+            await asyncio.sleep(fault.arg or 0)
+            return False
+        if fault.kind == "drop":
+            transport = scope.get("state", {}).get("_transport")
+            if transport is not None:
+                transport.abort()
+                return True
+            return False
+        status, code = INJECTED[fault.status]
+        body = error_body(status, code, INJECTED_MESSAGES[fault.status],
+                          "gateway" if code.startswith("APIG") else "v1", request_id)
+        headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
+        if fault.status == 429 and fault.arg is not None:
+            headers.append((b"retry-after", str(int(fault.arg)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+        return True

@@ -1,0 +1,91 @@
+"""The emulator's own admin API and console page (loopback only)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from airflow_provider_modelarts.emulator.errors import EmulatorError
+from airflow_provider_modelarts.emulator.routes_v1 import version_detail
+from airflow_provider_modelarts.emulator.state import Emulator, is_loopback
+from airflow_provider_modelarts.models import JobState
+
+
+def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
+    # ------------------------------------------------------------------ admin (loopback only)
+    def admin_guard(request: Request) -> None:
+        if not is_loopback(request):
+            raise EmulatorError((403, "Emulator.0001"), "The emulator's admin API is only reachable from loopback.",
+                                style="gateway")
+
+    @app.get("/_emulator/health", name="admin_health")
+    async def admin_health(request: Request) -> Response:
+        admin_guard(request)
+        return JSONResponse({"ok": True, "lost_on_start": emu.lost_on_start})
+
+    @app.get("/_emulator/stats", name="admin_stats")
+    async def admin_stats(request: Request) -> Response:
+        admin_guard(request)
+        return JSONResponse(emu.stats())
+
+    @app.post("/_emulator/stats/reset", name="admin_stats_reset")
+    async def admin_stats_reset(request: Request) -> Response:
+        admin_guard(request)
+        emu.requests.clear()
+        emu.auth_outcomes.clear()
+        emu.response_bytes.clear()
+        return JSONResponse({"ok": True})
+
+    @app.post("/_emulator/faults", name="admin_faults")
+    async def admin_faults(request: Request) -> Response:
+        admin_guard(request)
+        body = await request.json()
+        try:
+            emu.faults.set(body.get("spec"), body.get("seed"))
+        except ValueError as err:
+            raise EmulatorError((400, "Emulator.0002"), str(err), style="gateway") from None
+        return JSONResponse({"ok": True})
+
+    @app.post("/_emulator/datasets", name="admin_datasets")
+    async def admin_datasets(request: Request) -> Response:
+        admin_guard(request)
+        body = await request.json()
+        emu.obs.local(body["obs_path"])
+        emu.store.execute("INSERT OR REPLACE INTO datasets(dataset_id, version_id, obs_path) VALUES (?,?,?)",
+                          (str(body["dataset_id"]), str(body["version_id"]), body["obs_path"]))
+        return JSONResponse({"ok": True})
+
+    @app.post("/_emulator/config", name="admin_config")
+    async def admin_config(request: Request) -> Response:
+        admin_guard(request)
+        body = await request.json()
+        for key in ("token_lifetime", "temp_key_lifetime"):
+            if key in body:
+                setattr(emu.account, key, float(body[key]))
+        if "metadata_agency" in body:
+            emu.settings.metadata_agency = bool(body["metadata_agency"])
+        return JSONResponse({"ok": True})
+
+    # ------------------------------------------------------------------ console page (loopback only)
+    @app.get("/console/training-jobs/{job_id}/versions/{version_id}", name="console")
+    async def console(job_id: int, version_id: int, request: Request) -> Response:
+        admin_guard(request)
+        job, version = emu.version_or_404(job_id, version_id)
+        detail = version_detail(job, version)
+        assert emu.runner is not None
+        tails = {name: log.page(base_line="", lines=100, order="desc")["content"]
+                 for name, log in emu.runner.log_files(job, version).items()}
+        esc = html.escape
+        rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v))}</td></tr>" for k, v in detail.items()
+                       if v not in (None, "", []))
+        logs = "".join(f"<h3>{esc(n)}</h3><pre>{esc(t)}</pre>" for n, t in tails.items())
+        state = JobState(version["status"])
+        refresh = "" if state.is_terminal else '<meta http-equiv="refresh" content="3">'
+        page = (f"<!doctype html><html><head><meta charset='utf-8'>{refresh}<title>{esc(job['job_name'])} "
+                f"{esc(version['version_name'])}</title></head><body><h1>{esc(job['job_name'])} "
+                f"{esc(version['version_name'])}: {esc(state.name)}</h1><table>{rows}</table>"
+                f"<h2>Log tail</h2>{logs}</body></html>")
+        return HTMLResponse(page)
