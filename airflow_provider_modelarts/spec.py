@@ -173,6 +173,17 @@ class TrainingJobSpec:
         return "framework"
 
 
+def is_templated(value: Any) -> bool:
+    """Whether a constructor argument still holds Jinja (it is checked again after rendering)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(is_templated(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_templated(v) for v in value)
+    return False
+
+
 def validate_job_name(value: Any) -> str:
     if not isinstance(value, str) or not JOB_NAME_RE.match(value):
         raise _fail("job_name", "expected 1-64 characters from letters, digits, '-' and '_'", value)

@@ -40,6 +40,18 @@ class Naming:
     marker: str
     description: str
 
+    @classmethod
+    def for_task(cls, ti: Any, job_name: str | None, description: str | None) -> Naming:
+        """The job name (given, or derived from dag/task/run/map index), the task-identity marker, and the
+        description with the marker appended."""
+        from airflow_provider_modelarts.spec import derive_job_name, task_marker, validate_job_name
+
+        map_index = getattr(ti, "map_index", None)
+        identity = (ti.dag_id, ti.task_id, ti.run_id, map_index if map_index is not None and map_index >= 0 else None)
+        marker = task_marker(*identity)
+        return cls(validate_job_name(job_name or derive_job_name(*identity)), marker,
+                   f"{description or ''} {marker}".strip())
+
 
 class TrainingApi(Protocol):
     """One ModelArts training API version, as the operator, sensor, trigger and watcher use it."""

@@ -13,12 +13,11 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
-from airflow_provider_modelarts.spec import TrainingJobSpec, derive_job_name, task_marker, validate_job_name
+from airflow_provider_modelarts.spec import TrainingJobSpec, is_templated, validate_job_name
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_modelarts.adapters import Naming
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
 
@@ -27,16 +26,6 @@ SPEC_FIELDS = (
     "train_instance_type", "train_instance_count", "job_description", "model_name", "user_image_url",
     "user_command", "pool_id", "inputs", "dataset_id", "dataset_version_id", "data_source",
 )
-
-
-def _is_templated(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, dict):
-        return any(_is_templated(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_is_templated(v) for v in value)
-    return False
 
 
 class CreateTrainingJobOperator(BaseOperator):
@@ -163,9 +152,9 @@ class CreateTrainingJobOperator(BaseOperator):
             raise ModelArtsConfigError(f"poll_interval: expected a number of seconds > 0, got {poll_interval!r}")
         if self.max_run_time is not None and self.max_run_time <= 0:
             raise ModelArtsConfigError(f"max_run_time: expected seconds > 0, got {max_run_time!r}")
-        if job_name is not None and not _is_templated(job_name):
+        if job_name is not None and not is_templated(job_name):
             validate_job_name(job_name)
-        if not any(_is_templated(getattr(self, name)) for name in SPEC_FIELDS):
+        if not any(is_templated(getattr(self, name)) for name in SPEC_FIELDS):
             self.spec()  # static values: fail at DAG parse time, not at run time
 
     # ------------------------------------------------------------------ building the request
@@ -181,17 +170,6 @@ class CreateTrainingJobOperator(BaseOperator):
     def effective_api_version(self) -> str:
         return self.api_version or self.hook.config.api_version
 
-    def _naming(self, context: Context, spec: TrainingJobSpec) -> Naming:
-        """Job name, task-identity marker and description with the marker: the same for every try."""
-        from airflow_provider_modelarts.adapters import Naming
-
-        ti = context["ti"]
-        map_index = getattr(ti, "map_index", None)
-        identity = (ti.dag_id, ti.task_id, ti.run_id, map_index if map_index is not None and map_index >= 0 else None)
-        job_name = validate_job_name(self.job_name or derive_job_name(*identity))
-        marker = task_marker(*identity)
-        return Naming(job_name, marker, f"{spec.job_description or ''} {marker}".strip())
-
     # ------------------------------------------------------------------ Airflow entry points
     def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
         return {
@@ -203,12 +181,13 @@ class CreateTrainingJobOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_modelarts import waiting
-        from airflow_provider_modelarts.adapters import SubmitPolicy, for_version
+        from airflow_provider_modelarts.adapters import Naming, SubmitPolicy, for_version
         from airflow_provider_modelarts.watcher import JobWatcher
 
         spec = self.spec()  # again, after templating, before any request
         api = for_version(self.hook, self.effective_api_version())
-        job = api.submit(spec, self._naming(context, spec), SubmitPolicy(self.if_exists, self.log))
+        naming = Naming.for_task(context["ti"], self.job_name, spec.job_description)
+        job = api.submit(spec, naming, SubmitPolicy(self.if_exists, self.log))
         self._ref = job.ref
         for key, value in job.ref.ids().items():
             context["ti"].xcom_push(key=key, value=value)
