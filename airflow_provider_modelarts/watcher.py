@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from airflow_provider_modelarts.adapters import for_ref, job_ref
-from airflow_provider_modelarts.exceptions import ModelArtsApiError
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError
 from airflow_provider_modelarts.hooks import api_v1 as api
 from airflow_provider_modelarts.models import JobV2, JobVersion, LogCursor
 
@@ -26,8 +26,12 @@ MAX_PAGES_PER_POLL = 20
 START_CURSOR = "0"
 
 Steps = Generator[api.Operation, Any, Any]
-#: "log not generated yet / not ready" (v2, §3): no lines yet, not a failure
+#: "log not generated yet / not ready" (error-code appendix: 2818 LogFileNotGenerated, 2776 NotReadyToFetchLog):
+#: no lines yet, not a failure
 LOG_NOT_READY_CODES = frozenset({"ModelArts.2818", "ModelArts.2776", "ModelArts.0806"})
+#: the log can never be read through this API (2819 LogFileHasCleared, 2820 LogPathNotFound, 2822
+#: LogExportPathNotSet; all HTTP 400): noted once, that stream is no longer tailed, the status is still watched
+LOG_UNREADABLE_CODES = frozenset({"ModelArts.2819", "ModelArts.2820", "ModelArts.2822"})
 
 
 def describe(job: JobVersion | JobV2) -> str:
@@ -58,6 +62,8 @@ class JobWatcher:
         self.log = log or logging.getLogger(__name__)
         self.log_files: list[str] | None = None
         self.lines_emitted = 0
+        self.unreadable: set[str] = set()
+        self._warned: set[tuple[str, str | None]] = set()
 
     # ------------------------------------------------------------------ steps (transport-free)
     def _poll_steps(self) -> Steps:
@@ -76,15 +82,21 @@ class JobWatcher:
         return self.log_files
 
     def _tail_steps(self) -> Steps:
-        for name in (yield from self._log_names()):
+        try:
+            names = yield from self._log_names()
+        except ModelArtsApiError as err:
+            self._log_read_failed("(log file list)", err)
+            return
+        for name in names:
+            if name in self.unreadable:
+                continue
             base = self.cursor.positions.get(name, START_CURSOR)
             for _ in range(MAX_PAGES_PER_POLL):
                 try:
                     chunk = yield self.api.log_page(self.ref, name, base, PAGE_LINES)
                 except ModelArtsApiError as err:
-                    if err.error_code in LOG_NOT_READY_CODES:
-                        break  # this worker has written nothing yet
-                    raise
+                    self._log_read_failed(name, err)
+                    break
                 for line in chunk.text_lines():
                     self.log.info("[%s] %s", name, line)
                 self.lines_emitted += chunk.lines
@@ -93,6 +105,21 @@ class JobWatcher:
                     self.cursor.positions[name] = base
                 if chunk.lines < PAGE_LINES:
                     break
+
+    def _log_read_failed(self, name: str, err: ModelArtsApiError) -> None:
+        """A log that cannot be read never fails the wait: say so once, keep watching the job's status."""
+        if err.error_code in LOG_NOT_READY_CODES:
+            return  # this worker has written nothing yet
+        if isinstance(err, ModelArtsAuthError):
+            raise err  # the status poll would fail the same way: a configuration error, not a log problem
+        if err.error_code in LOG_UNREADABLE_CODES:
+            self.unreadable.add(name)
+            self.log.warning("The training log %s cannot be read through the API (%s); not tailing it any more, "
+                             "still watching the job's status. The job's log_url (OBS) or the console has it.",
+                             name, err)
+        elif (name, err.error_code) not in self._warned:
+            self._warned.add((name, err.error_code))
+            self.log.warning("Could not read the training log %s (%s); trying again at the next poll", name, err)
 
     def _failure_log_steps(self, lines: int) -> Steps:
         """The last ``lines`` lines of every worker's log, as one text block."""
@@ -103,9 +130,9 @@ class JobWatcher:
             try:
                 chunk = yield self.api.log_latest(self.ref, name, min(lines, PAGE_LINES))
             except ModelArtsApiError as err:
-                if err.error_code not in LOG_NOT_READY_CODES:
+                if isinstance(err, ModelArtsAuthError):
                     raise
-                blocks.append(f"--- {name}: no log ({err.message}) ---")
+                blocks.append(f"--- {name}: no log ({err}) ---")
                 continue
             blocks.append(f"--- last {chunk.lines} lines of {name} ---\n{chunk.content}")
         return "\n".join(blocks)
@@ -139,8 +166,8 @@ class JobWatcher:
 
 def drive_sync(run: Callable[[api.Operation], Any], steps: Steps) -> Any:
     """Run the steps; an API error is thrown back into them, where a step may handle it."""
-    operation = next_step(steps, None, None)
     try:
+        operation = next_step(steps, None, None)  # steps that need no request end here
         while True:
             try:
                 result, error = run(operation), None
@@ -152,8 +179,8 @@ def drive_sync(run: Callable[[api.Operation], Any], steps: Steps) -> Any:
 
 
 async def drive_async(arun: Callable[[api.Operation], Any], steps: Steps) -> Any:
-    operation = next_step(steps, None, None)
     try:
+        operation = next_step(steps, None, None)
         while True:
             try:
                 result, error = await arun(operation), None

@@ -25,6 +25,17 @@ BAD_GATEWAY = (502, "APIG.0202")  # [inference]
 UNAVAILABLE = (503, "ModelArts.4700")
 GATEWAY_TIMEOUT = (504, "ModelArts.4503")
 
+#: Error codes the fault language can inject by name, with the HTTP status and message the OTC API reference's
+#: "Error Codes" appendix gives them (opentelekomcloud-docs/modelarts api-ref/source/appendix/error_codes.rst).
+DOCUMENTED_CODES = {
+    "ModelArts.2818": (400, "the log file is not generated"),
+    "ModelArts.2819": (400, "the log file has been cleared"),
+    "ModelArts.2820": (400, "the log storage path cannot be found"),
+    "ModelArts.2822": (400, "The log export path is not set."),
+    "ModelArts.2764": (400, "Invalid query parameter (%s)."),
+    "ModelArts.2788": (400, "Invalid parameter(%s)."),
+}
+
 INJECTED = {429: THROTTLED, 500: INTERNAL, 502: BAD_GATEWAY, 503: UNAVAILABLE, 504: GATEWAY_TIMEOUT}
 INJECTED_MESSAGES = {
     429: "The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 minute",

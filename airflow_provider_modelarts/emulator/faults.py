@@ -5,7 +5,8 @@ Spec: rules separated by ``;``. A rule is ``ENDPOINT=FAULT[/PHASE][@PROBABILITY]
 - ``ENDPOINT``: an endpoint name (see ``ENDPOINTS`` in :mod:`.app`, e.g. ``create_job``, ``get_version``,
   ``aom_log``, ``iam_token``) or ``*`` for every API endpoint.
 - ``FAULT``: an HTTP status (``429``, ``500``, ``502``, ``503``, ``504``; ``429:2`` adds ``Retry-After: 2``),
-  ``drop`` (close the connection without an answer) or ``latency:SECONDS``.
+  ``drop`` (close the connection without an answer), ``latency:SECONDS``, or a documented error code
+  (``ModelArts.2819``: answered with the status and message of ``errors.DOCUMENTED_CODES``).
 - ``PHASE``: ``before`` (default: the operation does not happen) or ``after`` (it happens, then the answer
   is replaced or lost — e.g. a job created whose create response never arrives).
 - ``PROBABILITY``: 0–1, default 1. ``COUNT``: fire at most this many times.
@@ -21,7 +22,7 @@ import threading
 from dataclasses import dataclass
 
 _RULE_RE = re.compile(
-    r"^(?P<endpoint>\*|[a-z0-9_]+)=(?P<kind>\d{3}|drop|latency)(?::(?P<arg>[0-9.]+))?"
+    r"^(?P<endpoint>\*|[a-z0-9_]+)=(?P<kind>\d{3}|drop|latency|ModelArts\.\d{4})(?::(?P<arg>[0-9.]+))?"
     r"(?:/(?P<phase>before|after))?(?:@(?P<prob>[0-9.]+))?(?:#(?P<count>\d+))?$"
 )
 STATUSES = {429, 500, 502, 503, 504}
@@ -40,6 +41,7 @@ class Fault:
     phase: str = "before"
     probability: float = 1.0
     remaining: int | None = None
+    code: str | None = None
 
 
 def parse(spec: str | None) -> list[Fault]:
@@ -58,6 +60,13 @@ def parse(spec: str | None) -> list[Fault]:
             if status not in STATUSES:
                 raise FaultSpecError(f"bad fault rule {rule!r}: status must be one of {sorted(STATUSES)}")
             kind = "status"
+        code = None
+        if kind.startswith("ModelArts."):
+            from airflow_provider_modelarts.emulator.errors import DOCUMENTED_CODES
+
+            if kind not in DOCUMENTED_CODES:
+                raise FaultSpecError(f"bad fault rule {rule!r}: code must be one of {sorted(DOCUMENTED_CODES)}")
+            kind, code = "code", kind
         if kind == "latency" and match["arg"] is None:
             raise FaultSpecError(f"bad fault rule {rule!r}: latency needs seconds, e.g. latency:5")
         probability = float(match["prob"]) if match["prob"] else 1.0
@@ -65,7 +74,7 @@ def parse(spec: str | None) -> list[Fault]:
             raise FaultSpecError(f"bad fault rule {rule!r}: probability must be within 0..1")
         faults.append(Fault(match["endpoint"], kind, status, float(match["arg"]) if match["arg"] else None,
                             match["phase"] or "before", probability,
-                            int(match["count"]) if match["count"] else None))
+                            int(match["count"]) if match["count"] else None, code))
     return faults
 
 

@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.routing import Match
 
-from airflow_provider_modelarts.emulator.errors import INJECTED, INJECTED_MESSAGES, error_body, new_request_id
+from airflow_provider_modelarts.emulator.errors import (
+    DOCUMENTED_CODES,
+    INJECTED,
+    INJECTED_MESSAGES,
+    error_body,
+    new_request_id,
+)
 from airflow_provider_modelarts.emulator.state import Emulator
 
 API_ENDPOINTS_EXCLUDED_FROM_STAR = ("admin_", "console", "metadata_")
@@ -75,9 +81,14 @@ class EmulatorMiddleware:
                 transport.abort()
                 return True
             return False
-        status, code = INJECTED[fault.status]
-        body = error_body(status, code, INJECTED_MESSAGES[fault.status],
-                          "gateway" if code.startswith("APIG") else "v1", request_id)
+        if fault.kind == "code":
+            status, message = DOCUMENTED_CODES[fault.code]
+            body = error_body(status, fault.code, message, "v2" if scope["path"].startswith("/v2/") else "v1",
+                              request_id)
+        else:
+            status, code = INJECTED[fault.status]
+            body = error_body(status, code, INJECTED_MESSAGES[fault.status],
+                              "gateway" if code.startswith("APIG") else "v1", request_id)
         headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
         if fault.status == 429 and fault.arg is not None:
             headers.append((b"retry-after", str(int(fault.arg)).encode()))

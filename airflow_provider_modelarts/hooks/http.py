@@ -20,15 +20,17 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsNotFoundError,
 )
 
-#: Error codes that mean "throttled, try again later" (shared/modelarts-api.md §5).
+# Error-code tables: the OTC API reference appendix "Error Codes" (opentelekomcloud-docs/modelarts,
+# api-ref/source/appendix/error_codes.rst), which gives each code its HTTP status. See docs/api-fidelity.md.
+#: "throttled, try again later": documented with HTTP 429 (6101, 4206, 2799, 4395); APIG.0308 is the gateway's.
 THROTTLING_CODES = frozenset({"APIG.0308", "ModelArts.6101", "ModelArts.4206", "ModelArts.2799", "ModelArts.4395"})
-#: Error codes that mean "transient backend trouble".
-TRANSIENT_CODES = frozenset(
-    {"ModelArts.6100", "ModelArts.4205", "ModelArts.4302", "ModelArts.4700", "ModelArts.4503"}
-)
+#: transient backend trouble: 6100 (HTTP 408, "request timed out"), 4302 (HTTP 500, gateway forwarding error).
+#: 4700 (task does not exist), 4205 (subdirectory required) and 4503 (DLI agency) are permanent 400s: not here.
+TRANSIENT_CODES = frozenset({"ModelArts.6100", "ModelArts.4302"})
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-NOT_FOUND_CODES = frozenset({"ModelArts.0102", "ModelArts.0015", "ModelArts.2775", "ModelArts.0114"})
-TOKEN_PROBLEM_CODES = frozenset({"ModelArts.0201", "ModelArts.0202", "ModelArts.0203", "ModelArts.6401"})
+#: "this job/version does not exist": 2775 TrainingJobNotFound (v2, HTTP 400). ModelArts.0102 is "the workspace
+#: does not exist" — a configuration error, not a missing job — so it is not here.
+NOT_FOUND_CODES = frozenset({"ModelArts.2775"})
 
 
 @dataclass(frozen=True)
