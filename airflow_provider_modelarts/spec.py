@@ -15,6 +15,8 @@ from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 
 JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _OBS_RE = re.compile(r"^/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\:*?\"<>|\x00-\x1f]*)?$")
+#: JobAlgorithm.environments (SDK docstring): letters, digits and underscores, starting with a letter or underscore
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,8191}$")
 FRAMEWORK_FIELDS = ("framework_type", "framework_version", "code_dir", "boot_file")
 OBS_FIELDS = ("code_dir", "boot_file", "log_url", "output_path", "inputs")
 
@@ -139,6 +141,9 @@ class TrainingJobSpec:
             clash = [f for f in ("framework_type", "framework_version") if v.get(f)]
             if clash:
                 raise _fail(clash[0], "must not be set together with user_image_url (the image is the engine)")
+            if bool(v.get("code_dir")) != bool(v.get("boot_file")):
+                missing = "boot_file" if v.get("code_dir") else "code_dir"
+                raise _fail(missing, "code_dir and boot_file go together (the API takes both or neither)")
         else:
             if v.get("user_command"):
                 raise _fail("user_command", "only valid with user_image_url")
@@ -155,6 +160,11 @@ class TrainingJobSpec:
                 raise _fail("boot_file", f"expected a file inside code_dir {v['code_dir']!r}", v["boot_file"])
             v["code_dir"] = code_dir
         v["hyperparameters"] = normalise_hyperparameters(v.get("hyperparameters"))
+        if v.get("user_image_url"):  # a custom image gets them as environment variables
+            for index, item in enumerate(v["hyperparameters"]):
+                if not ENV_NAME_RE.match(item["label"]):
+                    raise _fail(f"hyperparameters[{index}].label", "expected an environment variable name for a "
+                                "custom image (letters, digits and '_', not starting with a digit)", item["label"])
         description = v.get("job_description")
         if description is not None and (not isinstance(description, str) or len(description) > 200):
             raise _fail("job_description", "expected a string of at most 200 characters (ModelArts allows 256; "

@@ -38,10 +38,13 @@ def config_body(spec: TrainingJobSpec, resolved: ResolvedV1) -> dict[str, Any]:
     """The ``config`` object of a v1 create body (§2.14 mapping)."""
     config: dict[str, Any] = {"worker_server_num": spec.train_instance_count, "train_url": spec.output_path,
                               "parameter": list(spec.hyperparameters)}
-    if resolved.spec is not None:
-        config["spec_id"] = resolved.spec.spec_id
+    # "When creating a public pool job, spec_id is mandatory and cannot be used with pool_id; when creating a
+    # dedicated pool job, pool_id is mandatory and cannot be used with spec_id" (Creating a Training Job, v1 field
+    # table; its sample sends both — the table wins, see docs/api-fidelity.md)
     if spec.pool_id:
         config["pool_id"] = spec.pool_id
+    elif resolved.spec is not None:
+        config["spec_id"] = resolved.spec.spec_id
     if spec.log_url:
         config["log_url"] = spec.log_url
     if spec.inputs:
@@ -53,7 +56,10 @@ def config_body(spec: TrainingJobSpec, resolved: ResolvedV1) -> dict[str, Any]:
     if spec.kind == "built-in":
         config["model_id"] = resolved.algorithm.model_id if resolved.algorithm else None
     elif spec.kind == "custom-image":
+        # the parameters are the container's environment variables for a custom image (v1 field table)
         config["user_image_url"], config["user_command"] = spec.user_image_url, spec.user_command
+        if spec.code_dir:  # downloaded into the container (user-job-dir/<code dir name>)
+            config["app_url"], config["boot_file_url"] = spec.code_dir, spec.boot_file
     else:
         config["engine_id"] = resolved.engine.engine_id if resolved.engine else None
         config["app_url"], config["boot_file_url"] = spec.code_dir, spec.boot_file
@@ -68,6 +74,10 @@ class V1TrainingApi(AdapterBase):
     def resolve(self, spec: TrainingJobSpec) -> ResolvedV1:
         """Names → catalogue entries through the lookup APIs (cached per hook)."""
         found: dict[str, Any] = {}
+        if spec.train_instance_type and spec.pool_id:
+            raise ModelArtsConfigError("train_instance_type: on the v1 API a dedicated-pool job (pool_id) takes no "
+                                       "resource spec (spec_id and pool_id exclude each other); drop "
+                                       "train_instance_type, or use api_version='v2' for a pool flavor")
         if spec.train_instance_type:
             found["spec"] = find_entry(self.hook.get_resource_specs(), lambda s: s.spec_code == spec.train_instance_type,
                                        field="train_instance_type", what="resource spec",

@@ -37,10 +37,13 @@ class ResolvedV2:
 
 def create_body(spec: TrainingJobSpec, resolved: ResolvedV2, naming: Naming, name: str) -> dict[str, Any]:
     """The v2 create body (§3): metadata / algorithm / spec, from the same seed parameters."""
-    algorithm: dict[str, Any] = {
-        "parameters": [{"name": p["label"], "value": p["value"]} for p in spec.hyperparameters],
-        "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": spec.output_path}}}],
-    }
+    algorithm: dict[str, Any] = {"outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": spec.output_path}}}]}
+    if spec.kind == "custom-image":
+        # the seed's hyperparameters are a custom image's environment variables; v2 ``parameters`` would be
+        # appended to the command as arguments (JobAlgorithm.environments / .parameters in the SDK models)
+        algorithm["environments"] = {p["label"]: p["value"] for p in spec.hyperparameters}
+    else:
+        algorithm["parameters"] = [{"name": p["label"], "value": p["value"]} for p in spec.hyperparameters]
     if spec.inputs:
         algorithm["inputs"] = [{"name": "data_url", "remote": {"obs": {"obs_url": spec.inputs}}}]
     elif spec.dataset_id:
@@ -57,6 +60,8 @@ def create_body(spec: TrainingJobSpec, resolved: ResolvedV2, naming: Naming, nam
     elif spec.kind == "custom-image":
         algorithm["engine"] = {"image_url": spec.user_image_url}
         algorithm["command"] = spec.user_command
+        if spec.code_dir:
+            algorithm["code_dir"], algorithm["boot_file"] = spec.code_dir, spec.boot_file
     else:
         algorithm["code_dir"], algorithm["boot_file"] = spec.code_dir, spec.boot_file
         engine = resolved.engine

@@ -98,6 +98,9 @@ def add_v1_routes(app: FastAPI, emu: Emulator) -> None:
         if any(config.get(k) for k in ("data_url", "dataset_id", "data_source")):
             for key in ("data_url", "dataset_id", "dataset_version_id", "data_source"):
                 merged.pop(key, None)
+        if config.get("pool_id") or config.get("spec_id") is not None:  # the new version picks its resources anew
+            for key in ("spec_id", "spec_code", "pool_id"):
+                merged.pop(key, None)
         merged.update({k: v for k, v in config.items() if k != "pre_version_id"})
         merged = validate_config(emu, merged)
         desc = body.get("job_desc") if isinstance(body.get("job_desc"), str) else job["job_desc"]

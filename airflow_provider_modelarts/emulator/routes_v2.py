@@ -92,6 +92,9 @@ def add_v2_routes(app: FastAPI, emu: Any) -> None:
         config: dict[str, Any] = {
             "worker_server_num": resource.get("node_count", 1),
             "parameter": [{"label": p.get("name"), "value": p.get("value")} for p in algorithm.get("parameters") or []],
+            # v2: parameters are always command-line arguments, environments the container's env
+            "parameters_as_arguments": True,
+            "environments": dict(algorithm.get("environments") or {}),
         }
         if resource.get("flavor_id"):
             config["flavor"] = {"code": resource["flavor_id"]}
@@ -112,6 +115,8 @@ def add_v2_routes(app: FastAPI, emu: Any) -> None:
         if engine.get("image_url"):
             config["user_image_url"] = engine["image_url"]
             config["user_command"] = algorithm.get("command")
+            if algorithm.get("code_dir") or algorithm.get("boot_file"):
+                config["app_url"], config["boot_file_url"] = algorithm.get("code_dir"), algorithm.get("boot_file")
         elif algorithm.get("id"):
             match = re.fullmatch(r"builtin-(\d+)", str(algorithm["id"]))
             if not match:

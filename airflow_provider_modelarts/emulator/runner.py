@@ -6,6 +6,8 @@ import asyncio
 import bisect
 import os
 import re
+import shlex
+import shutil
 import signal
 import sys
 import time
@@ -233,13 +235,22 @@ class JobRunner:
         env.update({name: str(count) for name in COUNT_VARS})
         env["PYTHONUNBUFFERED"] = "1"
         params = [(p["label"], str(p["value"])) for p in config.get("parameter") or []]
+        env.update({str(k): str(v) for k, v in (config.get("environments") or {}).items()})
+        arguments = [f"--{label}={value}" for label, value in params]
         if config.get("user_image_url"):
-            env.update(dict(params))
+            command = config["user_command"]
+            if config.get("parameters_as_arguments"):  # v2: appended to the command
+                command += "".join(" " + shlex.quote(arg) for arg in arguments)
+            else:  # v1: "a container environment variable when a training job uses a custom image"
+                env.update(dict(params))
             env["DATA_URL"], env["TRAIN_URL"] = str(data_dir), str(train_dir)
             env["MA_USER_IMAGE_URL"] = config["user_image_url"]
             work = self.work_dir / str(version["version_id"]) / str(index)
             work.mkdir(parents=True, exist_ok=True)
-            return ["/bin/sh", "-c", config["user_command"]], str(work), env
+            if config.get("app_url"):  # the code directory is downloaded into user-job-dir/<its name>
+                code = self.obs.local(config["app_url"])
+                shutil.copytree(code, work / "user-job-dir" / code.name, dirs_exist_ok=True)
+            return ["/bin/sh", "-c", command], str(work), env
         if config.get("model_id") is not None:
             algorithm = catalog.algorithm(int(config["model_id"]))
             assert algorithm is not None
@@ -247,8 +258,7 @@ class JobRunner:
         else:
             code_dir, boot = self.obs.local(config["app_url"]), self.obs.local(config["boot_file_url"])
         argv = [sys.executable, str(boot), f"--data_url={data_dir}", f"--train_url={train_dir}"]
-        argv += [f"--{label}={value}" for label, value in params]
-        return argv, str(code_dir), env
+        return argv + arguments, str(code_dir), env
 
     def _data_dir(self, config: dict[str, Any]) -> Path:
         if config.get("data_url"):

@@ -28,6 +28,10 @@ def validate_config(emu: Emulator, config: Any) -> dict[str, Any]:
     require(isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1,
              "config.worker_server_num must be an integer >= 1.")
     spec = None
+    # v1 field table (Creating a Training Job): spec_id for a public pool, pool_id for a dedicated pool — "cannot
+    # be used with" each other (the page's sample sends both; the table wins: docs/api-fidelity.md)
+    require(cfg.get("spec_id") is None or not cfg.get("pool_id"),
+            "config.spec_id and config.pool_id cannot be used together.")
     if cfg.get("spec_id") is not None:
         spec = catalog.spec_by_id(int(cfg["spec_id"])) if str(cfg["spec_id"]).isdigit() else None
         require(spec is not None, f"Invalid spec_id {cfg['spec_id']!r}.")
@@ -72,6 +76,10 @@ def validate_config(emu: Emulator, config: Any) -> dict[str, Any]:
                  f"Built-in algorithm {cfg['model_id']!r} does not exist.")
     elif cfg.get("user_image_url"):
         require(bool(cfg.get("user_command")), "config.user_command is required with config.user_image_url.")
+        if cfg.get("app_url") or cfg.get("boot_file_url"):  # "must be used together" (v1 field table)
+            app_url = obs_path(emu, cfg.get("app_url"), "app_url", must_exist=True)
+            boot = obs_path(emu, cfg.get("boot_file_url"), "boot_file_url", must_exist=True)
+            require(boot.startswith(app_url.rstrip("/") + "/"), f"Invalid OBS path '{boot}'.")
     else:
         engine_id = cfg.get("engine_id", 1)
         require(catalog.engine(int(engine_id)) is not None if str(engine_id).isdigit() else False,

@@ -6,11 +6,15 @@ Each test names the item it covers; each failed before its fix.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
-from helpers import unique
+from helpers import framework_job, put, unique
 from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, lines  # noqa: F401
 
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
 SLOW_OK = "import time\nprint('first line', flush=True)\ntime.sleep(1.0)\nprint('done', flush=True)\n"
@@ -48,3 +52,71 @@ def test_unreadable_log_never_fails_the_trigger(emu, api, lines):  # noqa: F811
 
     event = asyncio.run(first_event())
     assert event["status"] == "success", event
+
+
+# ---------------------------------------------------------------------------------------------- items 7, 8
+def test_custom_image_gets_its_code_dir_and_boot_file(emu, api):
+    """Item 7: a custom image's code_dir/boot_file reach the job (v1 app_url/boot_file_url, v2 algorithm.code_dir/
+    boot_file): the container finds the code under user-job-dir/<code dir name>."""
+    name = unique("imgcode")
+    put(emu, f"/bucket/{name}/code/train.py", "import os\nopen(os.environ['TRAIN_URL'] + '/ran.txt', 'w')"
+                                              ".write(os.environ['lr'])\n")
+    put(emu, f"/bucket/{name}/data/a.txt", "a")
+    op = CreateTrainingJobOperator(
+        task_id="t", user_image_url="swr.example/img:1", user_command="python3 user-job-dir/code/train.py",
+        code_dir=f"obs://bucket/{name}/code/", boot_file=f"obs://bucket/{name}/code/train.py",
+        inputs=f"/bucket/{name}/data/", output_path=f"/bucket/{name}/out/", hyperparameters={"lr": "0.3"},
+        train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1, job_name=name, wait=True,
+        poll_interval=0.1)
+    assert op.execute(ctx())["status_name"] in ("JOBSTAT_COMPLETED", "Completed")
+    assert emu.obs_path(f"/bucket/{name}/out/ran.txt").read_text() == "0.3"
+
+
+def test_custom_image_code_dir_and_boot_file_go_together():
+    with pytest.raises(ModelArtsConfigError, match="boot_file"):
+        CreateTrainingJobOperator(task_id="t", user_image_url="swr.example/img:1", user_command="x",
+                                  code_dir="obs://bucket/code/", inputs="/bucket/d/", output_path="/bucket/o/",
+                                  train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1)
+    with pytest.raises(ModelArtsConfigError, match=r"hyperparameters\[0\].label"):
+        CreateTrainingJobOperator(task_id="t", user_image_url="swr.example/img:1", user_command="x",
+                                  hyperparameters={"learning-rate": "1"}, inputs="/bucket/d/",
+                                  output_path="/bucket/o/", train_instance_type="modelarts.vm.cpu.2u",
+                                  train_instance_count=1)
+
+
+def test_v2_parameters_are_arguments_and_environments_are_env(emu, use_conn):
+    """Item 8, emulator side: like the real v2 service, ``parameters`` are appended to a custom image's command
+    as arguments, ``environments`` become environment variables."""
+    use_conn("aksk", api_version="v2")
+    name = unique("v2args")
+    put(emu, f"/bucket/{name}/data/a.txt", "a")
+    script = "import os, sys; open(os.environ['TRAIN_URL'] + '/a.txt', 'w').write(repr((sys.argv[1:], os.environ.get('lr'), os.environ.get('mode'))))"
+    body = {"kind": "job", "metadata": {"name": name, "description": ""},
+            "algorithm": {"engine": {"image_url": "swr.example/img:1"}, "command": f'python3 -c "{script}"',
+                          "parameters": [{"name": "lr", "value": "0.3"}], "environments": {"mode": "fast"},
+                          "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": f"/bucket/{name}/data/"}}}],
+                          "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"/bucket/{name}/o/"}}}]},
+            "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.2u", "node_count": 1}}}
+    hook = ModelArtsHook()
+    job = hook.create_training_job_v2(body)
+    deadline = time.monotonic() + 30
+    while not hook.get_training_job_v2(job.job_id).state.is_terminal:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert emu.obs_path(f"/bucket/{name}/o/a.txt").read_text() == repr((["--lr=0.3"], None, "fast"))
+
+
+# ---------------------------------------------------------------------------------------------- item 4
+def test_v1_spec_id_and_pool_id_exclude_each_other(emu, use_conn):
+    """Item 4: the v1 field table — spec_id for public pools, pool_id for dedicated pools, never both."""
+    use_conn("aksk", api_version="v1")
+    name = unique("v1pool")
+    body = framework_job(emu, name, pool_id="pool-abc")
+    with pytest.raises(ModelArtsApiError, match="spec_id and config.pool_id"):
+        ModelArtsHook().create_training_job(body)
+    op = framework_op(emu, unique("v1poolop"), pool_id="pool-abc", api_version="v1")
+    with pytest.raises(ModelArtsConfigError, match="train_instance_type"):
+        op.execute(ctx())
+    op = framework_op(emu, unique("v1poolok"), pool_id="pool-abc", train_instance_type=None, api_version="v1",
+                      wait=True)
+    assert op.execute(ctx())["status_name"] == "JOBSTAT_COMPLETED"
