@@ -37,7 +37,14 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
         emu.requests.clear()
         emu.auth_outcomes.clear()
         emu.response_bytes.clear()
+        emu.requests_log.clear()
         return JSONResponse({"ok": True})
+
+    @app.get("/_emulator/requests", name="admin_requests")
+    async def admin_requests(request: Request) -> Response:
+        """The API requests received since the last stats reset (endpoint, method, path, query, body)."""
+        admin_guard(request)
+        return JSONResponse({"requests": emu.recorded()})
 
     @app.post("/_emulator/faults", name="admin_faults")
     async def admin_faults(request: Request) -> Response:

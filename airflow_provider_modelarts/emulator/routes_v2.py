@@ -179,6 +179,7 @@ def add_v2_routes(app: FastAPI, emu: Any) -> None:
         if not 0 <= offset or not 1 <= limit <= 50:
             raise v2_error(V2_INVALID, "offset must be >= 0 and limit within [1, 50].")
         items = [job_object(found) for found in emu.store.all("SELECT * FROM v2_jobs")]
+        total = len(items)
         for flt in body.get("filters") or []:
             key, operator, values = flt.get("key"), flt.get("operator", "in"), flt.get("value") or []
 
@@ -194,8 +195,10 @@ def add_v2_routes(app: FastAPI, emu: Any) -> None:
         sort_by = body.get("sort_by") or "create_time"
         items.sort(key=lambda i: str(i["metadata"].get(sort_by, i["metadata"]["create_time"])).zfill(20),
                    reverse=(body.get("order") or "desc") == "desc")
-        page = items[offset: offset + limit]
-        return JSONResponse({"total": len(items), "count": len(page), "limit": limit, "offset": offset,
+        # JobSearches (SDK model / API reference): offset is the page index (0 = the first page), limit the page
+        # size; total counts all of the user's jobs, count the jobs that match the filters
+        page = items[offset * limit: (offset + 1) * limit]
+        return JSONResponse({"total": total, "count": len(items), "limit": limit, "offset": offset,
                              "sort_by": sort_by, "order": body.get("order") or "desc", "group_by": "",
                              "workspace_id": body.get("workspace_id") or "0", "items": page})
 
@@ -267,12 +270,17 @@ def add_v2_routes(app: FastAPI, emu: Any) -> None:
 
     @app.get("/v2/{project_id}/algorithms", name="v2_algorithms")
     async def algorithms(project_id: str, request: Request) -> Response:
+        """ListAlgorithms: ``offset`` counts items, ``limit`` 1–50 (checked by the documented query table)."""
         await emu.authenticate(request, project_id)
         items = [{"metadata": {"id": f"builtin-{a['model_id']}", "name": a["model_name"],
                                "description": a["model_train_dataset"]},
                   "job_config": {"engine": {"engine_name": a["engine_name"], "engine_version": a["engine_version"]}}}
                  for a in catalog.BUILT_IN_ALGORITHMS]
-        return JSONResponse({"total": len(items), "count": len(items), "limit": 500, "offset": 0, "items": items})
+        offset = int(request.query_params.get("offset") or 0)
+        limit = int(request.query_params.get("limit") or 50)
+        return JSONResponse({"total": len(items), "count": len(items), "limit": limit, "offset": offset,
+                             "sort_by": "create_time", "order": "desc", "group_by": "",
+                             "items": items[offset: offset + limit]})
 
     @app.get("/console/training-jobs/v2/{training_job_id}", name="console_v2")
     async def console_v2(training_job_id: str, request: Request) -> Response:

@@ -245,6 +245,10 @@ class ModelArtsEmulator:
     def stats(self) -> dict[str, Any]:
         return self._admin("GET", "/_emulator/stats")
 
+    def recorded(self) -> list[dict[str, Any]]:
+        """The API requests received since the last ``reset_stats`` (endpoint, method, path, query, body)."""
+        return self._admin("GET", "/_emulator/requests")["requests"]
+
     def reset_stats(self) -> None:
         self._admin("POST", "/_emulator/stats/reset", {})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,25 @@ class Emulator:
         self.response_bytes: Counter[str] = Counter()
         self.auth_outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         self.metadata_tokens: set[str] = set()
+        #: every API request received (endpoint, method, path, query, body), newest last, for conformance checks
+        self.requests_log: deque[dict[str, Any]] = deque(maxlen=20_000)
+
+    def record(self, endpoint: str, method: str, path: str, query: list[tuple[str, str]],
+               chunks: list[bytes]) -> None:
+        """Log a request; its body (``chunks``) is filled in as the app reads it and decoded when listed."""
+        self.requests_log.append({"endpoint": endpoint, "method": method, "path": path, "query": dict(query),
+                                  "query_items": query, "chunks": chunks})
+
+    def recorded(self) -> list[dict[str, Any]]:
+        out = []
+        for entry in list(self.requests_log):
+            raw = b"".join(entry["chunks"])
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            out.append({k: v for k, v in entry.items() if k != "chunks"} | {"body": body})
+        return out
 
     @property
     def account(self) -> Account:

@@ -141,8 +141,9 @@ def ai_engines() -> Operation[list[AiEngine]]:
                      lambda b: [AiEngine.from_api(e) for e in b.get("engines") or []])
 
 
-def built_in_algorithms(*, per_page: int = 1000, page: int = 1) -> Operation[list[BuiltInAlgorithm]]:
-    """Row 16."""
+def built_in_algorithms(*, per_page: int = 100, page: int = 1) -> Operation[tuple[int, list[BuiltInAlgorithm]]]:
+    """Row 16: (model_total_count, this page); ``per_page`` is documented within [1, 100]."""
     return Operation(ApiRequest("GET", "/v1/{project_id}/built-in-algorithms",
                                 query=[("per_page", per_page), ("page", page)], operation="list built-in algorithms"),
-                     lambda b: [BuiltInAlgorithm.from_api(m) for m in b.get("models") or []])
+                     lambda b: (int(b.get("model_total_count") or 0),
+                                [BuiltInAlgorithm.from_api(m) for m in b.get("models") or []]))

@@ -29,13 +29,14 @@ def get_job(job_id: str) -> Operation[JobV2]:
 
 
 def search_jobs(*, name: str | None = None, limit: int = 50, offset: int = 0) -> Operation[tuple[int, list[JobV2]]]:
-    """``POST training-job-searches``: a read, so retried like one."""
+    """``POST training-job-searches``: a read, so retried like one. ``offset`` is a page index (0 = first page);
+    returns (count of matching jobs, this page)."""
     body: dict[str, Any] = {"offset": offset, "limit": limit, "sort_by": "create_time", "order": "desc"}
     if name:
         body["filters"] = [{"key": "name", "operator": "like", "value": [name]}]
     return Operation(ApiRequest("POST", "/v2/{project_id}/training-job-searches", body=body,
                                 operation="search training jobs (v2)"),
-                     lambda b: (int(b.get("total") or 0), [JobV2.from_api(item) for item in b.get("items") or []]))
+                     lambda b: (int(b.get("count") or 0), [JobV2.from_api(item) for item in b.get("items") or []]))
 
 
 def terminate_job(job_id: str) -> Operation[JobV2]:
@@ -71,8 +72,10 @@ def flavors() -> Operation[list[Flavor]]:
                      lambda b: [Flavor.from_api(f) for f in b.get("flavors") or []])
 
 
-def algorithms() -> Operation[list[Algorithm]]:
-    """``GET /v2/{project_id}/algorithms`` [inference: the algorithm-management list]: built-in algorithms by name."""
-    return Operation(ApiRequest("GET", "/v2/{project_id}/algorithms", query=[("limit", 500)],
+def algorithms(*, offset: int = 0, limit: int = 50) -> Operation[tuple[int, list[Algorithm]]]:
+    """``GET /v2/{project_id}/algorithms``: (count of matching algorithms, this page). ``offset`` counts items
+    ("1 starts from the second one"), ``limit`` is 1–50 (ListAlgorithmsRequest)."""
+    return Operation(ApiRequest("GET", "/v2/{project_id}/algorithms", query=[("offset", offset), ("limit", limit)],
                                 operation="list algorithms (v2)"),
-                     lambda b: [Algorithm.from_api(a) for a in b.get("items") or []])
+                     lambda b: (int(b.get("count", b.get("total")) or 0),
+                                [Algorithm.from_api(a) for a in b.get("items") or []]))

@@ -142,13 +142,15 @@ class ModelArtsHook(BaseHook):
     async def aget_training_job_v2(self, job_id: str) -> JobV2:
         return await self.arun(api_v2.get_job(job_id))
 
-    def search_training_jobs_v2(self, name: str | None = None) -> list[JobV2]:
+    def search_training_jobs_v2(self, name: str | None = None, *, page_size: int = 50) -> list[JobV2]:
         """Every job whose name contains ``name`` (all pages), newest first."""
         found: list[JobV2] = []
-        while True:
-            total, page = self.run(api_v2.search_jobs(name=name, limit=50, offset=len(found)))
+        page_index = 0
+        while True:  # offset is a page index; count is the number of matching jobs (JobSearches)
+            count, page = self.run(api_v2.search_jobs(name=name, limit=page_size, offset=page_index))
             found += page
-            if not page or len(found) >= total:
+            page_index += 1
+            if not page or len(found) >= count:
                 return found
 
     def terminate_training_job_v2(self, job_id: str) -> None:
@@ -170,7 +172,10 @@ class ModelArtsHook(BaseHook):
         return self._lookup("v2_flavors", api_v2.flavors())
 
     def get_v2_algorithms(self) -> list[Algorithm]:
-        return self._lookup("v2_algorithms", api_v2.algorithms())
+        """Every algorithm of the account's algorithm management (all pages of 50)."""
+        if "v2_algorithms" not in self._lookups:
+            self._lookups["v2_algorithms"] = self._all_pages(lambda n, got: api_v2.algorithms(offset=got, limit=50))
+        return self._lookups["v2_algorithms"]
 
     # ------------------------------------------------------------------ either API: a job version or a v2 job
     def get_job(self, job_id: int | str, version_id: int | str | None = None) -> JobVersion | JobV2:
@@ -216,7 +221,21 @@ class ModelArtsHook(BaseHook):
         return self._lookup("engines", api.ai_engines())
 
     def get_built_in_algorithms(self) -> list[BuiltInAlgorithm]:
-        return self._lookup("algorithms", api.built_in_algorithms())
+        """Every v1 built-in algorithm (all pages of 100, the documented maximum)."""
+        if "algorithms" not in self._lookups:
+            self._lookups["algorithms"] = self._all_pages(lambda n, got: api.built_in_algorithms(per_page=100,
+                                                                                                 page=n + 1))
+        return self._lookups["algorithms"]
+
+    def _all_pages(self, page: Any) -> list[Any]:
+        """Read ``page(index, items so far)`` until the total is reached or a page comes back empty."""
+        items: list[Any] = []
+        for index in range(10_000):
+            total, batch = self.run(page(index, len(items)))
+            items += batch
+            if not batch or len(items) >= total:
+                break
+        return items
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:

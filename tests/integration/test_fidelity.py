@@ -13,9 +13,15 @@ from helpers import framework_job, put, unique
 from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, lines  # noqa: F401
 
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError
+from airflow_provider_modelarts.hooks import api_v1, api_v2
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
+
+
+def recorded(emu, endpoint: str) -> list[dict]:
+    return [r for r in emu.recorded() if r["endpoint"] == endpoint]
+
 
 SLOW_OK = "import time\nprint('first line', flush=True)\ntime.sleep(1.0)\nprint('done', flush=True)\n"
 
@@ -120,3 +126,37 @@ def test_v1_spec_id_and_pool_id_exclude_each_other(emu, use_conn):
     op = framework_op(emu, unique("v1poolok"), pool_id="pool-abc", train_instance_type=None, api_version="v1",
                       wait=True)
     assert op.execute(ctx())["status_name"] == "JOBSTAT_COMPLETED"
+
+
+# ---------------------------------------------------------------------------------------------- items 1, 2, 9
+def test_v1_built_in_algorithms_are_paged_within_the_documented_range(emu, use_conn):
+    """Item 1: per_page is documented within [1, 100]; the emulator refuses more, the hook pages through."""
+    use_conn("aksk", api_version="v1")
+    hook = ModelArtsHook()
+    with pytest.raises(ModelArtsApiError, match="per_page"):
+        hook.run(api_v1.built_in_algorithms(per_page=1000))
+    emu.reset_stats()  # clears the request log too
+    names = {a.model_name for a in hook.get_built_in_algorithms()}
+    assert "Faster_RCNN_ResNet_v1_50" in names
+    assert all(r["query"]["per_page"] == "100" for r in recorded(emu, "built_in_algorithms"))
+
+
+def test_v2_algorithm_list_limit_is_at_most_50(emu, use_conn):
+    """Item 2 (the list part): ListAlgorithms ``limit`` is 1–50."""
+    use_conn("aksk", api_version="v2")
+    hook = ModelArtsHook()
+    with pytest.raises(ModelArtsApiError, match="limit"):
+        hook.run(api_v2.algorithms(limit=500))
+    assert "Faster_RCNN_ResNet_v1_50" in {a.name for a in hook.get_v2_algorithms()}
+
+
+def test_v2_search_offset_is_a_page_index(emu, use_conn):
+    """Item 9: JobSearches.offset is a page index and ``count`` the number of matches: jobs beyond the first
+    page are found."""
+    use_conn("aksk", api_version="v2")
+    prefix = unique("v2page")
+    for index in range(3):
+        put(emu, f"/bucket/{prefix}/data/a.txt", "a")
+        framework_op(emu, f"{prefix}_{index}", "print('x')\n", api_version="v2").execute(ctx())
+    found = ModelArtsHook().search_training_jobs_v2(prefix, page_size=2)
+    assert sorted(j.job_name for j in found) == [f"{prefix}_{i}" for i in range(3)]
