@@ -10,12 +10,10 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from starlette.routing import Match
 
-from airflow_provider_modelarts.emulator.documented import query_problem
 from airflow_provider_modelarts.emulator.errors import (
     DOCUMENTED_CODES,
     INJECTED,
     INJECTED_MESSAGES,
-    INVALID_ARGUMENT,
     error_body,
     new_request_id,
 )
@@ -45,18 +43,13 @@ class EmulatorMiddleware:
         request_id = new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        endpoint = self._endpoint(scope)
+        endpoint = state["endpoint"] = self._endpoint(scope)
         self.emu.requests[endpoint] += 1
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
         chunks: list[bytes] = []
         if endpoint != "unknown" and not endpoint.startswith(("admin_", "console")):
             receive = self._recording(receive, chunks)
             self.emu.record(endpoint, scope["method"], scope["path"], query, chunks)
-        problem = query_problem(endpoint, query)
-        if problem is not None:  # the documented query table (emulator/documented.py)
-            await self._refuse(send, request_id, problem, v2=endpoint.startswith("v2_"))
-            self.emu.auth_outcomes[endpoint]["invalid"] += 1
-            return
         faultable = endpoint != "unknown" and not endpoint.startswith(API_ENDPOINTS_EXCLUDED_FROM_STAR)
         before = self.emu.faults.pick(endpoint, "before") if faultable else None
         if before and await self._apply(before, scope, send, request_id):
@@ -93,16 +86,6 @@ class EmulatorMiddleware:
             return message
 
         return recv
-
-    @staticmethod
-    async def _refuse(send: Any, request_id: str, problem: str, *, v2: bool) -> None:
-        """400 for a query that breaks the documented table: ModelArts.2764 QueryParamsError on v2 (error-code
-        appendix), the v1 invalid-argument code on v1."""
-        status, code = (400, "ModelArts.2764") if v2 else INVALID_ARGUMENT
-        body = error_body(status, code, f"Invalid query parameter ({problem}).", "v2" if v2 else "v1", request_id)
-        headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
     async def _apply(self, fault: Any, scope: dict, send: Any, request_id: str) -> bool:
         """Apply a fault; True when it replaced the answer."""

@@ -258,8 +258,7 @@ def add_v1_routes(app: FastAPI, emu: Emulator) -> None:
     async def built_in_algorithms(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)
         q = request.query_params
-        per_page = int_param(q.get("per_page"), "per_page", 10, 1, 100)  # [1, 100] for this API
-        page = int_param(q.get("page"), "page", 1, 1, 65535)
+        per_page, page = paging(q, max_per_page=100)  # [1, 100] for this API
         search = q.get("search_content") or ""
         models = [catalog.public_algorithm(a) for a in catalog.BUILT_IN_ALGORITHMS if search in a["model_name"]]
         sort_by = q.get("sortBy") or "model_name"

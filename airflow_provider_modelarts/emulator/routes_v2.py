@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_modelarts.emulator import catalog
 from airflow_provider_modelarts.emulator.errors import EmulatorError
+from airflow_provider_modelarts.emulator.state import Emulator
 from airflow_provider_modelarts.emulator.store import RUNNING_STATES, now_ms
 from airflow_provider_modelarts.emulator.validation_v1 import validate_config
 
@@ -54,7 +55,7 @@ def engine_v2_id(engine: dict[str, Any]) -> str:
     return f"{engine['engine_name'].lower().replace(' ', '-')}-{engine['engine_version']}"
 
 
-def add_v2_routes(app: FastAPI, emu: Any) -> None:
+def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
     emu.store.db.executescript(V2_SCHEMA)
 
     def row(training_job_id: str) -> dict[str, Any]:

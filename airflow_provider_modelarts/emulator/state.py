@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_modelarts.emulator.auth import Account, Gatekeeper, Principal
+from airflow_provider_modelarts.emulator.documented import query_problem
 from airflow_provider_modelarts.emulator.errors import (
     DATASET_NOT_FOUND,
     INVALID_ARGUMENT,
@@ -59,8 +60,8 @@ class Emulator:
     def record(self, endpoint: str, method: str, path: str, query: list[tuple[str, str]],
                chunks: list[bytes]) -> None:
         """Log a request; its body (``chunks``) is filled in as the app reads it and decoded when listed."""
-        self.requests_log.append({"endpoint": endpoint, "method": method, "path": path, "query": dict(query),
-                                  "query_items": query, "chunks": chunks})
+        self.requests_log.append({"endpoint": endpoint, "method": method, "path": path, "query": query,
+                                  "chunks": chunks})
 
     def recorded(self) -> list[dict[str, Any]]:
         out = []
@@ -94,7 +95,19 @@ class Emulator:
             request.state.auth = f"denied:{err.code}"
             raise
         request.state.auth = principal.method
+        self.check_query(request)
         return principal
+
+    @staticmethod
+    def check_query(request: Request) -> None:
+        """After authentication, as the gateway does: the query against the documented table (documented.py);
+        v2 answers 400 ModelArts.2764 QueryParamsError (error-code appendix), v1 its invalid-argument code."""
+        endpoint = request.scope.get("state", {}).get("endpoint", "")
+        problem = query_problem(endpoint, list(request.query_params.multi_items()))
+        if problem is not None:
+            v2 = endpoint.startswith("v2_")
+            raise EmulatorError((400, "ModelArts.2764") if v2 else INVALID_ARGUMENT,
+                                f"Invalid query parameter ({problem}).", style="v2" if v2 else "v1")
 
     def job_or_404(self, job_id: int) -> dict[str, Any]:
         job = self.store.job(job_id)
@@ -155,9 +168,10 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def paging(q: Any) -> tuple[int, int]:
-    """``per_page`` 1–1000 (default 10) and ``page`` 1–65535 (default 1), as the v1 list APIs document."""
-    return (int_param(q.get("per_page"), "per_page", 10, 1, 1000),
+def paging(q: Any, *, max_per_page: int = 1000) -> tuple[int, int]:
+    """``per_page`` 1–1000 (default 10; built-in algorithms: 1–100) and ``page`` 1–65535 (default 1), as the v1
+    list APIs document."""
+    return (int_param(q.get("per_page"), "per_page", 10, 1, max_per_page),
             int_param(q.get("page"), "page", 1, 1, 65535))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -144,14 +145,8 @@ class ModelArtsHook(BaseHook):
 
     def search_training_jobs_v2(self, name: str | None = None, *, page_size: int = 50) -> list[JobV2]:
         """Every job whose name contains ``name`` (all pages), newest first."""
-        found: list[JobV2] = []
-        page_index = 0
-        while True:  # offset is a page index; count is the number of matching jobs (JobSearches)
-            count, page = self.run(api_v2.search_jobs(name=name, limit=page_size, offset=page_index))
-            found += page
-            page_index += 1
-            if not page or len(found) >= count:
-                return found
+        # JobSearches: offset is a page index; the answer's count is the number of matching jobs
+        return self._all_pages(lambda index, _: api_v2.search_jobs(name=name, limit=page_size, offset=index))
 
     def terminate_training_job_v2(self, job_id: str) -> None:
         self.run(api_v2.terminate_job(job_id))
@@ -172,10 +167,9 @@ class ModelArtsHook(BaseHook):
         return self._lookup("v2_flavors", api_v2.flavors())
 
     def get_v2_algorithms(self) -> list[Algorithm]:
-        """Every algorithm of the account's algorithm management (all pages of 50)."""
-        if "v2_algorithms" not in self._lookups:
-            self._lookups["v2_algorithms"] = self._all_pages(lambda n, got: api_v2.algorithms(offset=got, limit=50))
-        return self._lookups["v2_algorithms"]
+        """Every algorithm of the account's algorithm management (all pages of 50; ``offset`` counts items)."""
+        return self._lookup("v2_algorithms", lambda: self._all_pages(
+            lambda _, got: api_v2.algorithms(offset=got, limit=50)))
 
     # ------------------------------------------------------------------ either API: a job version or a v2 job
     def get_job(self, job_id: int | str, version_id: int | str | None = None) -> JobVersion | JobV2:
@@ -209,10 +203,21 @@ class ModelArtsHook(BaseHook):
         return self.run(api.byte_log(job_id, version_id, **kwargs))
 
     # ------------------------------------------------------------------ lookups (cached per hook)
-    def _lookup(self, key: str, operation: api.Operation[T]) -> T:
+    def _lookup(self, key: str, load: api.Operation[T] | Callable[[], T]) -> T:
+        """A catalogue, read once per hook: one operation, or a loader (e.g. all pages)."""
         if key not in self._lookups:
-            self._lookups[key] = self.run(operation)
+            self._lookups[key] = self.run(load) if isinstance(load, api.Operation) else load()
         return self._lookups[key]
+
+    def _all_pages(self, page: Callable[[int, int], api.Operation[tuple[int, list[Any]]]]) -> list[Any]:
+        """Read ``page(page index, items so far)`` until the total is reached or a page comes back empty."""
+        items: list[Any] = []
+        for index in range(10_000):
+            total, batch = self.run(page(index, len(items)))
+            items += batch
+            if not batch or len(items) >= total:
+                break
+        return items
 
     def get_resource_specs(self) -> list[ResourceSpec]:
         return self._lookup("specs", api.resource_specs())
@@ -222,20 +227,8 @@ class ModelArtsHook(BaseHook):
 
     def get_built_in_algorithms(self) -> list[BuiltInAlgorithm]:
         """Every v1 built-in algorithm (all pages of 100, the documented maximum)."""
-        if "algorithms" not in self._lookups:
-            self._lookups["algorithms"] = self._all_pages(lambda n, got: api.built_in_algorithms(per_page=100,
-                                                                                                 page=n + 1))
-        return self._lookups["algorithms"]
-
-    def _all_pages(self, page: Any) -> list[Any]:
-        """Read ``page(index, items so far)`` until the total is reached or a page comes back empty."""
-        items: list[Any] = []
-        for index in range(10_000):
-            total, batch = self.run(page(index, len(items)))
-            items += batch
-            if not batch or len(items) >= total:
-                break
-        return items
+        return self._lookup("algorithms", lambda: self._all_pages(
+            lambda index, _: api.built_in_algorithms(per_page=100, page=index + 1)))
 
     # ------------------------------------------------------------------ Airflow UI
     def test_connection(self) -> tuple[bool, str]:

@@ -81,7 +81,7 @@ def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn
     for request in requests:
         where = f"{request['method']} {request['path']}"
         if request["endpoint"] in QUERY:
-            problem = query_problem(request["endpoint"], request["query_items"])
+            problem = query_problem(request["endpoint"], request["query"])
             if problem:
                 found.append(f"{where}: {problem}")
         model = V2_BODIES.get(request["endpoint"])

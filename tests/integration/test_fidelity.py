@@ -138,7 +138,7 @@ def test_v1_built_in_algorithms_are_paged_within_the_documented_range(emu, use_c
     emu.reset_stats()  # clears the request log too
     names = {a.model_name for a in hook.get_built_in_algorithms()}
     assert "Faster_RCNN_ResNet_v1_50" in names
-    assert all(r["query"]["per_page"] == "100" for r in recorded(emu, "built_in_algorithms"))
+    assert all(dict(r["query"])["per_page"] == "100" for r in recorded(emu, "built_in_algorithms"))
 
 
 def test_v2_algorithm_list_limit_is_at_most_50(emu, use_conn):
