@@ -21,9 +21,12 @@ TOKEN_NO_PROJECT = (401, "ModelArts.0212")
 PROJECT_MISMATCH = (403, "ModelArts.0210")
 THROTTLED = (429, "APIG.0308")
 INTERNAL = (500, "ModelArts.0010")
-BAD_GATEWAY = (502, "APIG.0202")  # [inference]
-UNAVAILABLE = (503, "ModelArts.4700")
-GATEWAY_TIMEOUT = (504, "ModelArts.4503")
+# Injected 5xx answers come from the API gateway: its codes [inference: APIG's user-guide error table, "Backend
+# unavailable" 502 and "Backend timeout" 504; no ModelArts code is documented for 503/504 — 4700 and 4503,
+# used here before, are documented permanent 400s]
+BAD_GATEWAY = (502, "APIG.0202")
+UNAVAILABLE = (503, "APIG.0202")
+GATEWAY_TIMEOUT = (504, "APIG.0203")
 
 #: Error codes the fault language can inject by name, with the HTTP status and message the OTC API reference's
 #: "Error Codes" appendix gives them (opentelekomcloud-docs/modelarts api-ref/source/appendix/error_codes.rst).
@@ -40,8 +43,8 @@ INJECTED = {429: THROTTLED, 500: INTERNAL, 502: BAD_GATEWAY, 503: UNAVAILABLE, 5
 INJECTED_MESSAGES = {
     429: "The throttling threshold has been reached: policy user over ratelimit,limit:100,time:1 minute",
     500: "Internal error.",
-    502: "Bad gateway.",
-    503: "The gateway is shutting down, please retry.",
+    502: "Backend unavailable.",
+    503: "Backend unavailable.",
     504: "Backend timeout.",
 }
 

@@ -21,12 +21,16 @@ from airflow_provider_modelarts.emulator.state import Emulator
 from airflow_provider_modelarts.emulator.store import RUNNING_STATES, now_ms
 from airflow_provider_modelarts.emulator.validation_v1 import validate_config
 
-# v2 error codes (S-otc appendix); statuses as documented where given, else [inference].
-V2_DUPLICATE_NAME = (400, "ModelArts.2751")
-V2_NOT_FOUND = (404, "ModelArts.2775")
-V2_CANNOT_TERMINATE = (409, "ModelArts.2796")
-V2_INVALID = (400, "ModelArts.2752")  # [inference: a parameter error code of the 27xx training range]
-V2_LOG_NOT_GENERATED = (400, "ModelArts.2818")
+# v2 error codes with the HTTP status the OTC error-code appendix (api-ref/source/appendix/error_codes.rst) gives
+V2_DUPLICATE_NAME = (400, "ModelArts.2751")  # DuplicateTrainingJobName
+V2_NOT_FOUND = (400, "ModelArts.2775")  # TrainingJobNotFound
+V2_CANNOT_TERMINATE = (409, "ModelArts.2796")  # NotAllowedToTerminate
+V2_INVALID_JSON = (400, "ModelArts.2787")  # InvalidJsonBody
+V2_INVALID = (400, "ModelArts.2788")  # InvalidParam
+V2_LOG_NOT_GENERATED = (400, "ModelArts.2818")  # LogFileNotGenerated
+V2_TASK_NOT_FOUND = (400, "ModelArts.4700")  # "The task ID does not exist"
+V2_ALGORITHM_NOT_FOUND = (400, "ModelArts.2755")  # AiAlgorithmNotFound
+V2_ENGINE_NOT_FOUND = (400, "ModelArts.2780")  # EngineNotFound
 
 #: v1 status code → (phase, secondary_phase)
 PHASES = {
@@ -121,14 +125,14 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
         elif algorithm.get("id"):
             match = re.fullmatch(r"builtin-(\d+)", str(algorithm["id"]))
             if not match:
-                raise v2_error((400, "ModelArts.2755"), "algorithm not found.")
+                raise v2_error(V2_ALGORITHM_NOT_FOUND, "algorithm not found.")
             config["model_id"] = int(match.group(1))
         else:
             found = next((e for e in catalog.AI_ENGINES if engine.get("engine_id") in (engine_v2_id(e),)
                           or (e["engine_name"], e["engine_version"]) == (engine.get("engine_name"),
                                                                          engine.get("engine_version"))), None)
             if found is None:
-                raise v2_error(V2_INVALID, f"engine {engine!r} not found.")
+                raise v2_error(V2_ENGINE_NOT_FOUND, f"AI engine({engine!r}) not found.")
             config["engine_id"] = found["engine_id"]
             config["app_url"], config["boot_file_url"] = algorithm.get("code_dir"), algorithm.get("boot_file")
         return config
@@ -137,9 +141,9 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
-            raise v2_error(V2_INVALID, "The request body is not valid JSON.") from None
+            raise v2_error(V2_INVALID_JSON, "Invalid JSON request body.") from None
         if not isinstance(body, dict):
-            raise v2_error(V2_INVALID, "The request body must be a JSON object.")
+            raise v2_error(V2_INVALID_JSON, "Invalid JSON request body: expected an object.")
         return body
 
     @app.post("/v2/{project_id}/training-jobs", name="v2_create_job")
@@ -233,7 +237,7 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
         files = list(emu.runner.log_files(job, version).values())
         match = re.fullmatch(r"worker-(\d+)", task_id)
         if not match or int(match.group(1)) >= len(files):
-            raise v2_error(V2_NOT_FOUND, f"Task {task_id} not found.")
+            raise v2_error(V2_TASK_NOT_FOUND, f"The task ID {task_id} does not exist.")
         log = files[int(match.group(1))]
         if not log.path.exists():
             raise v2_error(V2_LOG_NOT_GENERATED, "The log has not been generated yet.")

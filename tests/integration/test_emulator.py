@@ -341,7 +341,7 @@ def test_fault_before_changes_nothing_and_after_loses_only_the_answer(emu, hook)
     name = unique("fault")
     emu.set_faults("create_job=503#1")
     resp = signed(emu, "POST", jobs_path(emu), body=json.dumps(framework_job(emu, name)).encode())
-    assert resp.status_code == 503 and resp.json()["error_code"] == "ModelArts.4700"
+    assert resp.status_code == 503 and resp.json()["error_code"] == "APIG.0202"
     assert hook.find_job_by_name(name) is None
     emu.set_faults("create_job=drop/after#1")
     with pytest.raises(requests.ConnectionError):
@@ -421,7 +421,7 @@ def test_idle_emulator_uses_almost_no_cpu(emulator):
 def test_v2_error_paths_over_raw_http(emu):
     base = f"/v2/{emu.credentials.project_id}"
     missing = signed(emu, "GET", f"{base}/training-jobs/00000000-0000-0000-0000-000000000000")
-    assert missing.status_code == 404 and missing.json()["error_code"] == "ModelArts.2775"
+    assert missing.status_code == 400 and missing.json()["error_code"] == "ModelArts.2775"
     assert set(missing.json()) == {"error_msg", "error_code", "error_solution"}
     bad_name = signed(emu, "POST", f"{base}/training-jobs", body=b'{"kind": "job", "metadata": {"name": "a b"}}')
     assert bad_name.status_code == 400 and bad_name.json()["error_code"].startswith("ModelArts.27")

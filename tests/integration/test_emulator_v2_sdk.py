@@ -110,7 +110,7 @@ def test_official_sdk_lifecycle_against_the_emulator(emu, sdk):
 
     with pytest.raises(ClientRequestException) as err:
         sdk.show_training_job_details(ShowTrainingJobDetailsRequest(training_job_id=job_id))
-    assert err.value.status_code == 404 and err.value.error_code == "ModelArts.2775"
+    assert err.value.status_code == 400 and err.value.error_code == "ModelArts.2775"
 
 
 def test_v2_duplicate_name_and_bad_terminate(emu, sdk):

@@ -160,3 +160,16 @@ def test_v2_search_offset_is_a_page_index(emu, use_conn):
         framework_op(emu, f"{prefix}_{index}", "print('x')\n", api_version="v2").execute(ctx())
     found = ModelArtsHook().search_training_jobs_v2(prefix, page_size=2)
     assert sorted(j.job_name for j in found) == [f"{prefix}_{i}" for i in range(3)]
+
+
+# ---------------------------------------------------------------------------------------------- item 11 (emulator)
+def test_emulator_answers_with_documented_v2_codes(emu, use_conn):
+    """Item 11: a missing v2 job is HTTP 400 ModelArts.2775; a bad JSON body 2787, a bad parameter 2788."""
+    use_conn("aksk", api_version="v2")
+    hook = ModelArtsHook()
+    with pytest.raises(ModelArtsApiError) as missing:
+        hook.get_training_job_v2("no-such-job")
+    assert (missing.value.http_status, missing.value.error_code) == (400, "ModelArts.2775")
+    with pytest.raises(ModelArtsApiError) as bad:
+        hook.create_training_job_v2({"kind": "job", "metadata": {"name": "bad name!"}})
+    assert (bad.value.http_status, bad.value.error_code) == (400, "ModelArts.2788")

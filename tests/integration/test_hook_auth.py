@@ -265,7 +265,7 @@ def test_retries_give_up_after_max_retries(emu, use_conn):
     emu.set_faults("list_jobs=503")
     with pytest.raises(ModelArtsApiError) as err:
         hook.list_training_jobs()
-    assert err.value.http_status == 503 and err.value.error_code == "ModelArts.4700"
+    assert err.value.http_status == 503 and err.value.error_code == "APIG.0202"
     assert emu.stats()["requests"]["list_jobs"] == 3
 
 
