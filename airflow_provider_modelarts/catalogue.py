@@ -63,6 +63,11 @@ class BuiltInAlgorithm:
 
 
 # ---------------------------------------------------------------------------------------------------- v2
+#: SpecResource.flavor_id (SDK docstring): the flavors a GPU/Ascend dedicated pool takes; a CPU pool takes none
+POOL_FLAVORS = ("modelarts.pool.visual.xlarge", "modelarts.pool.visual.2xlarge", "modelarts.pool.visual.4xlarge",
+                "modelarts.pool.visual.8xlarge", "modelarts.pool.visual.16xlarge")
+
+
 @dataclass(frozen=True)
 class Flavor:
     """One entry of ``GET /v2/{project_id}/training-job-flavors``."""

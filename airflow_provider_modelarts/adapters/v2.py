@@ -14,6 +14,8 @@ from airflow_provider_modelarts.adapters.base import (
     find_engine,
     find_entry,
 )
+from airflow_provider_modelarts.catalogue import POOL_FLAVORS
+from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.hooks import api_v2 as api
 from airflow_provider_modelarts.models import JobRef, JobV2
 from airflow_provider_modelarts.spec import attempt_name, attempt_of
@@ -89,7 +91,12 @@ class V2TrainingApi(AdapterBase):
     def resolve(self, spec: TrainingJobSpec) -> ResolvedV2:
         """v2 names: flavors (``flavor_id`` is the spec code), engines, algorithms (cached per hook)."""
         found: dict[str, Any] = {}
-        if spec.train_instance_type:
+        if spec.pool_id:  # a dedicated pool: no flavor (CPU pool) or one of the documented pool flavors
+            if spec.train_instance_type and spec.train_instance_type not in POOL_FLAVORS:
+                raise ModelArtsConfigError(f"train_instance_type: in a dedicated pool (pool_id) expected one of "
+                                           f"{', '.join(POOL_FLAVORS)} (GPU/Ascend pools) or none (CPU pools), got "
+                                           f"{spec.train_instance_type!r}")
+        elif spec.train_instance_type:
             found["flavor"] = find_entry(self.hook.get_v2_flavors(), lambda f: f.flavor_id == spec.train_instance_type,
                                          field="train_instance_type", what="flavor", value=spec.train_instance_type,
                                          names=lambda f: f.flavor_id)

@@ -57,6 +57,18 @@ BUILT_IN_ALGORITHMS = [
 ]
 
 
+#: Dedicated resource pools of the emulated account (a GPU pool takes the documented pool flavors, a CPU pool no
+#: flavor_id: SpecResource.flavor_id in the SDK)
+POOLS = [
+    {"pool_id": "pool-gpu-demo", "flavor_type": "GPU", "max_node_count": 4},
+    {"pool_id": "pool-cpu-demo", "flavor_type": "CPU", "max_node_count": 4},
+]
+
+
+def pool(pool_id: str) -> dict | None:
+    return next((p for p in POOLS if p["pool_id"] == pool_id), None)
+
+
 def public_algorithm(algorithm: dict) -> dict:
     return {k: v for k, v in algorithm.items() if k != "script"}
 

@@ -20,6 +20,7 @@ from airflow_provider_modelarts.emulator.errors import EmulatorError
 from airflow_provider_modelarts.emulator.state import Emulator
 from airflow_provider_modelarts.emulator.store import RUNNING_STATES, now_ms
 from airflow_provider_modelarts.emulator.validation_v1 import validate_config
+from airflow_provider_modelarts.emulator.validation_v2 import validate_v2_body
 
 # v2 error codes with the HTTP status the OTC error-code appendix (api-ref/source/appendix/error_codes.rst) gives
 V2_DUPLICATE_NAME = (400, "ModelArts.2751")  # DuplicateTrainingJobName
@@ -43,7 +44,6 @@ PHASES = {
 #: aom line API in v2: ``asc`` reads old → new (after base_line), ``desc`` new → old (§3; the reverse of v1's
 #: wording) [inference]
 V2_ORDER_TO_V1 = {"asc": "desc", "desc": "asc"}
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 V2_SCHEMA = """
 CREATE TABLE IF NOT EXISTS v2_jobs (
     id TEXT PRIMARY KEY, job_id INTEGER NOT NULL, version_id INTEGER NOT NULL, body TEXT NOT NULL
@@ -101,20 +101,20 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
             "parameters_as_arguments": True,
             "environments": dict(algorithm.get("environments") or {}),
         }
-        if resource.get("flavor_id"):
-            config["flavor"] = {"code": resource["flavor_id"]}
-        if resource.get("pool_id"):
+        if resource.get("pool_id"):  # its flavor was checked against the pool (validation_v2)
             config["pool_id"] = resource["pool_id"]
-        for item in algorithm.get("inputs") or []:
-            remote = item.get("remote") or {}
-            if remote.get("obs"):
-                config.setdefault("data_url", remote["obs"].get("obs_url"))
-            elif remote.get("dataset"):
-                config.setdefault("dataset_id", remote["dataset"].get("id"))
-                config.setdefault("dataset_version_id", remote["dataset"].get("version_id"))
-        for item in algorithm.get("outputs") or []:
-            if (item.get("remote") or {}).get("obs"):
-                config.setdefault("train_url", item["remote"]["obs"].get("obs_url"))
+        elif resource.get("flavor_id"):
+            config["flavor"] = {"code": resource["flavor_id"]}
+        # every channel reaches the job as --<name>=<local dir> (Input/Output.name; access_method "parameter")
+        inputs, outputs = algorithm.get("inputs") or [], algorithm.get("outputs") or []
+        config["data_source"] = [
+            {"type": "obs", "data_url": item["remote"]["obs"]["obs_url"]} if (item["remote"].get("obs")) else
+            {"type": "dataset", "dataset_id": item["remote"]["dataset"]["id"],
+             "dataset_version": item["remote"]["dataset"]["version_id"]} for item in inputs]
+        config["channels"] = {"inputs": [item["name"] for item in inputs],
+                              "outputs": [[item["name"], item["remote"]["obs"]["obs_url"]] for item in outputs]}
+        if outputs:
+            config["train_url"] = outputs[0]["remote"]["obs"]["obs_url"]
         if (spec.get("log_export_path") or {}).get("obs_url"):
             config["log_url"] = spec["log_export_path"]["obs_url"]
         if engine.get("image_url"):
@@ -150,9 +150,8 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
     async def create(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)
         body = await body_of(request)
-        name = (body.get("metadata") or {}).get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise v2_error(V2_INVALID, "metadata.name must be 1-64 characters from letters, digits, '-' and '_'.")
+        validate_v2_body(body)
+        name = body["metadata"]["name"]
         if emu.store.job_by_name(name):
             raise v2_error(V2_DUPLICATE_NAME, f"The training job name {name} already exists.")
         try:

@@ -227,23 +227,24 @@ class JobRunner:
     def _command(self, job: dict[str, Any], version: dict[str, Any], index: int) -> tuple[list[str], str, dict]:
         config = version["config"]
         count = int(config.get("worker_server_num") or 1)
-        train_dir = self.obs.local(config["train_url"])
-        train_dir.mkdir(parents=True, exist_ok=True)
-        data_dir = self._data_dir(config)
+        inputs, outputs = self._channels(config)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HUAWEICLOUD"))}
         env.update({name: str(index) for name in RANK_VARS})
         env.update({name: str(count) for name in COUNT_VARS})
         env["PYTHONUNBUFFERED"] = "1"
         params = [(p["label"], str(p["value"])) for p in config.get("parameter") or []]
         env.update({str(k): str(v) for k, v in (config.get("environments") or {}).items()})
-        arguments = [f"--{label}={value}" for label, value in params]
+        # every channel as --<name>=<local dir> (v2 Input/Output access_method "parameter"; v1 data_url/train_url)
+        arguments = [f"--{name}={path}" for name, path in inputs + outputs]
+        arguments += [f"--{label}={value}" for label, value in params]
         if config.get("user_image_url"):
             command = config["user_command"]
-            if config.get("parameters_as_arguments"):  # v2: appended to the command
+            if config.get("parameters_as_arguments"):  # v2: channels and parameters appended to the command
                 command += "".join(" " + shlex.quote(arg) for arg in arguments)
             else:  # v1: "a container environment variable when a training job uses a custom image"
                 env.update(dict(params))
-            env["DATA_URL"], env["TRAIN_URL"] = str(data_dir), str(train_dir)
+            env["DATA_URL"] = str(inputs[0][1]) if inputs else ""
+            env["TRAIN_URL"] = str(outputs[0][1]) if outputs else ""
             env["MA_USER_IMAGE_URL"] = config["user_image_url"]
             work = self.work_dir / str(version["version_id"]) / str(index)
             work.mkdir(parents=True, exist_ok=True)
@@ -257,8 +258,25 @@ class JobRunner:
             code_dir, boot = catalog.ALGORITHMS_DIR, catalog.ALGORITHMS_DIR / algorithm["script"]
         else:
             code_dir, boot = self.obs.local(config["app_url"]), self.obs.local(config["boot_file_url"])
-        argv = [sys.executable, str(boot), f"--data_url={data_dir}", f"--train_url={train_dir}"]
-        return argv + arguments, str(code_dir), env
+        return [sys.executable, str(boot), *arguments], str(code_dir), env
+
+    def _channels(self, config: dict[str, Any]) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+        """(input channels, output channels) as (name, local directory); outputs are created."""
+        if "channels" in config:  # v2: the body's named channels, inputs in data_source order
+            names = config["channels"]["inputs"]
+            inputs = [(name, self._source_dir(source)) for name, source in zip(names, config["data_source"], strict=True)]
+            outputs = [(name, self.obs.local(url)) for name, url in config["channels"]["outputs"]]
+        else:
+            inputs = [("data_url", self._data_dir(config))]
+            outputs = [("train_url", self.obs.local(config["train_url"]))]
+        for _, path in outputs:
+            path.mkdir(parents=True, exist_ok=True)
+        return inputs, outputs
+
+    def _source_dir(self, source: dict[str, Any]) -> Path:
+        if source.get("data_url"):
+            return self.obs.local(source["data_url"])
+        return self.obs.local(self._dataset_path(source["dataset_id"], source.get("dataset_version")))
 
     def _data_dir(self, config: dict[str, Any]) -> Path:
         if config.get("data_url"):
@@ -266,10 +284,7 @@ class JobRunner:
         if config.get("dataset_id"):
             return self.obs.local(self._dataset_path(config["dataset_id"], config["dataset_version_id"]))
         for source in config.get("data_source") or []:
-            if source.get("data_url"):
-                return self.obs.local(source["data_url"])
-            if source.get("dataset_id"):
-                return self.obs.local(self._dataset_path(source["dataset_id"], source.get("dataset_version")))
+            return self._source_dir(source)
         raise ValueError("no data source")
 
     def _dataset_path(self, dataset_id: str, version_id: str | None) -> str:

@@ -32,6 +32,8 @@ def validate_config(emu: Emulator, config: Any) -> dict[str, Any]:
     # be used with" each other (the page's sample sends both; the table wins: docs/api-fidelity.md)
     require(cfg.get("spec_id") is None or not cfg.get("pool_id"),
             "config.spec_id and config.pool_id cannot be used together.")
+    if cfg.get("pool_id") and catalog.pool(str(cfg["pool_id"])) is None:
+        raise EmulatorError((404, "ModelArts.2890"), f"Pool ({cfg['pool_id']}) does not exist")  # PoolNotFound
     if cfg.get("spec_id") is not None:
         spec = catalog.spec_by_id(int(cfg["spec_id"])) if str(cfg["spec_id"]).isdigit() else None
         require(spec is not None, f"Invalid spec_id {cfg['spec_id']!r}.")
@@ -46,7 +48,8 @@ def validate_config(emu: Emulator, config: Any) -> dict[str, Any]:
         cfg["spec_id"], cfg["spec_code"] = spec["spec_id"], spec["spec_code"]
     sources = [bool(cfg.get("data_url")), bool(cfg.get("dataset_id") or cfg.get("dataset_version_id")),
                bool(cfg.get("data_source"))]
-    require(sum(sources) == 1, "Exactly one of config.data_url, config.dataset_id + "
+    v2 = "channels" in cfg  # a v2 body mapped here: any number of input channels, outputs optional
+    require(sum(sources) <= 1 if v2 else sum(sources) == 1, "Exactly one of config.data_url, config.dataset_id + "
                                 "config.dataset_version_id, config.data_source is required.")
     if cfg.get("data_url"):
         obs_path(emu, cfg["data_url"], "data_url", must_exist=True, bucket_root_ok=False)
@@ -64,7 +67,10 @@ def validate_config(emu: Emulator, config: Any) -> dict[str, Any]:
                 emu.check_dataset(source["dataset_id"], source.get("dataset_version"))
             else:
                 raise EmulatorError(INVALID_ARGUMENT, "config.data_source entries need data_url or dataset_id.")
-    obs_path(emu, cfg.get("train_url"), "train_url", bucket_root_ok=False)
+    if not v2 or cfg.get("train_url"):
+        obs_path(emu, cfg.get("train_url"), "train_url", bucket_root_ok=False)
+    for name, url in (cfg.get("channels") or {}).get("outputs", [])[1:]:
+        obs_path(emu, url, f"outputs.{name}", bucket_root_ok=False)
     if cfg.get("log_url"):
         obs_path(emu, cfg["log_url"], "log_url")
     params = cfg.get("parameter") or []

@@ -5,6 +5,7 @@ Each test names the item it covers; each failed before its fix.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 
@@ -109,7 +110,9 @@ def test_v2_parameters_are_arguments_and_environments_are_env(emu, use_conn):
     while not hook.get_training_job_v2(job.job_id).state.is_terminal:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert emu.obs_path(f"/bucket/{name}/o/a.txt").read_text() == repr((["--lr=0.3"], None, "fast"))
+    argv, lr, mode = ast.literal_eval(emu.obs_path(f"/bucket/{name}/o/a.txt").read_text())
+    assert (lr, mode) == (None, "fast")
+    assert argv[-1] == "--lr=0.3" and argv[0].startswith("--data_url=") and argv[1].startswith("--train_url=")
 
 
 # ---------------------------------------------------------------------------------------------- item 4
@@ -117,13 +120,13 @@ def test_v1_spec_id_and_pool_id_exclude_each_other(emu, use_conn):
     """Item 4: the v1 field table — spec_id for public pools, pool_id for dedicated pools, never both."""
     use_conn("aksk", api_version="v1")
     name = unique("v1pool")
-    body = framework_job(emu, name, pool_id="pool-abc")
+    body = framework_job(emu, name, pool_id="pool-cpu-demo")
     with pytest.raises(ModelArtsApiError, match="spec_id and config.pool_id"):
         ModelArtsHook().create_training_job(body)
-    op = framework_op(emu, unique("v1poolop"), pool_id="pool-abc", api_version="v1")
+    op = framework_op(emu, unique("v1poolop"), pool_id="pool-cpu-demo", api_version="v1")
     with pytest.raises(ModelArtsConfigError, match="train_instance_type"):
         op.execute(ctx())
-    op = framework_op(emu, unique("v1poolok"), pool_id="pool-abc", train_instance_type=None, api_version="v1",
+    op = framework_op(emu, unique("v1poolok"), pool_id="pool-cpu-demo", train_instance_type=None, api_version="v1",
                       wait=True)
     assert op.execute(ctx())["status_name"] == "JOBSTAT_COMPLETED"
 
@@ -173,3 +176,91 @@ def test_emulator_answers_with_documented_v2_codes(emu, use_conn):
     with pytest.raises(ModelArtsApiError) as bad:
         hook.create_training_job_v2({"kind": "job", "metadata": {"name": "bad name!"}})
     assert (bad.value.http_status, bad.value.error_code) == (400, "ModelArts.2788")
+
+
+# ---------------------------------------------------------------------------------------------- items 3, 10
+def v2_body(emu, name: str, *, inputs: list, outputs: list | None = None, resource: dict | None = None,
+            command: str = "true") -> dict:
+    return {"kind": "job", "metadata": {"name": name},
+            "algorithm": {"engine": {"image_url": "swr.example/img:1"}, "command": command, "inputs": inputs,
+                          "outputs": outputs if outputs is not None else
+                          [{"name": "train_url", "remote": {"obs": {"obs_url": f"/bucket/{name}/o/"}}}]},
+            "spec": {"resource": resource or {"flavor_id": "modelarts.vm.cpu.2u", "node_count": 1}}}
+
+
+def wait_v2(hook, job_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while not hook.get_training_job_v2(job_id).state.is_terminal:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_v2_every_input_channel_reaches_the_job_obs_and_dataset_mixed(emu, use_conn):
+    """Item 10: an OBS and a dataset channel together are valid; each reaches the job as --<name>=<dir>."""
+    use_conn("aksk", api_version="v2")
+    name = unique("v2chan")
+    put(emu, f"/bucket/{name}/a/x.txt", "a")
+    put(emu, f"/bucket/{name}/ds/y.txt", "b")
+    emu.add_dataset("ds-" + name, "1", f"/bucket/{name}/ds/")
+    script = ("import os, sys; args = dict(a[2:].split('=', 1) for a in sys.argv[1:]); "
+              "open(args['train_url'] + '/seen.txt', 'w').write(' '.join(sorted("
+              "os.listdir(args['images']) + os.listdir(args['labels']))))")
+    hook = ModelArtsHook()
+    job = hook.create_training_job_v2(v2_body(emu, name, command=f'python3 -c "{script}"', inputs=[
+        {"name": "images", "remote": {"obs": {"obs_url": f"/bucket/{name}/a/"}}},
+        {"name": "labels", "remote": {"dataset": {"id": "ds-" + name, "version_id": "1"}}}]))
+    wait_v2(hook, job.job_id)
+    assert emu.obs_path(f"/bucket/{name}/o/seen.txt").read_text() == "x.txt y.txt"
+
+
+@pytest.mark.parametrize(("inputs", "outputs", "code"), [
+    ([{"name": "d", "remote": {}}], None, "ModelArts.2753"),  # neither obs nor dataset
+    ([{"remote": {"obs": {"obs_url": "/bucket/x/"}}}], None, "ModelArts.2753"),  # no name
+    ([{"name": "d", "remote": {"dataset": {"id": "x"}}}], None, "ModelArts.2753"),  # dataset without version
+    ([], [{"remote": {"obs": {"obs_url": "/bucket/x/o/"}}}], "ModelArts.2753"),  # output without name
+    ([{"name": "d", "remote": {"obs": {"obs_url": "/bucket/x/"}}},
+      {"name": "d", "remote": {"obs": {"obs_url": "/bucket/y/"}}}], None, "ModelArts.2753"),  # duplicate name
+])
+def test_v2_channels_are_checked_with_documented_codes(emu, use_conn, inputs, outputs, code):
+    use_conn("aksk", api_version="v2")
+    with pytest.raises(ModelArtsApiError) as err:
+        ModelArtsHook().create_training_job_v2(v2_body(emu, unique("v2bad"), inputs=inputs, outputs=outputs))
+    assert (err.value.http_status, err.value.error_code) == (400, code)
+
+
+def test_v2_unknown_kind_is_refused(emu, use_conn):
+    use_conn("aksk", api_version="v2")
+    body = {**v2_body(emu, unique("v2kind"), inputs=[]), "kind": "spaceship"}
+    with pytest.raises(ModelArtsApiError, match="ModelArts.2788"):
+        ModelArtsHook().create_training_job_v2(body)
+
+
+@pytest.mark.parametrize(("resource", "code"), [
+    ({"pool_id": "pool-cpu-demo", "flavor_id": "modelarts.vm.cpu.2u", "node_count": 1}, "ModelArts.2763"),
+    ({"pool_id": "pool-gpu-demo", "flavor_id": "modelarts.vm.cpu.2u", "node_count": 1}, "ModelArts.2763"),
+    ({"pool_id": "pool-nope", "flavor_id": "modelarts.pool.visual.xlarge", "node_count": 1}, "ModelArts.2890"),
+    ({"flavor_id": "modelarts.vm.nope", "node_count": 1}, "ModelArts.2781"),
+    ({"flavor_id": "modelarts.vm.cpu.2u", "node_count": 3}, "ModelArts.2793"),
+])
+def test_v2_dedicated_pools_and_flavors_as_documented(emu, use_conn, resource, code):
+    """Item 3: a CPU pool takes no flavor_id, a GPU pool only the modelarts.pool.visual.* flavors."""
+    use_conn("aksk", api_version="v2")
+    with pytest.raises(ModelArtsApiError) as err:
+        ModelArtsHook().create_training_job_v2(v2_body(emu, unique("v2pool"), inputs=[], resource=resource))
+    assert err.value.error_code == code
+
+
+@pytest.mark.parametrize(("pool_id", "flavor"), [("pool-cpu-demo", None),
+                                                  ("pool-gpu-demo", "modelarts.pool.visual.xlarge")])
+def test_operator_trains_on_a_dedicated_pool(emu, use_conn, pool_id, flavor):
+    use_conn("aksk", api_version="v2")
+    op = framework_op(emu, unique("v2poolop"), pool_id=pool_id, train_instance_type=flavor, wait=True)
+    assert op.execute(ctx())["status_name"] == "Completed"
+
+
+def test_operator_refuses_a_public_flavor_in_a_dedicated_pool(emu, use_conn):
+    use_conn("aksk", api_version="v2")
+    op = framework_op(emu, unique("v2poolbad"), pool_id="pool-gpu-demo")  # train_instance_type modelarts.vm.cpu.2u
+    with pytest.raises(ModelArtsConfigError, match="modelarts.pool.visual"):
+        op.execute(ctx())
+    assert not ModelArtsHook().search_training_jobs_v2(op.job_name)

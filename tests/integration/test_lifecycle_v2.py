@@ -50,7 +50,7 @@ def test_seed_examples_on_v2(conn, lines):  # noqa: F811
     assert op.execute(ctx())["status_name"] == "Completed"
 
     image = CreateTrainingJobOperator(
-        task_id="t", user_image_url="swr.example/img:1", user_command="echo lr=$lr > $TRAIN_URL/out.txt",
+        task_id="t", user_image_url="swr.example/img:1", user_command="echo lr=$lr > $TRAIN_URL/out.txt; true",
         inputs=f"/bucket/{name}/data/", output_path=f"/bucket/{name}/img/", hyperparameters={"lr": "0.3"},
         train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1, job_name=unique("v2img"), wait=True,
         poll_interval=0.1)
