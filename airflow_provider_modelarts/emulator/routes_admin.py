@@ -72,8 +72,9 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
         for key in ("token_lifetime", "temp_key_lifetime"):
             if key in body:
                 setattr(emu.account, key, float(body[key]))
-        if "metadata_agency" in body:
-            emu.settings.metadata_agency = bool(body["metadata_agency"])
+        for key in ("metadata_agency", "metadata_token_api"):
+            if key in body:
+                setattr(emu.settings, key, bool(body[key]))
         return JSONResponse({"ok": True})
 
     # ------------------------------------------------------------------ console page (loopback only)

@@ -85,13 +85,15 @@ def add_iam_routes(app: FastAPI, emu: Emulator) -> None:
     # ------------------------------------------------------------------ instance metadata (§4.5)
     @app.put(METADATA_PREFIX + "/meta-data/latest/api/token", name="metadata_token")
     async def metadata_token(request: Request) -> Response:
+        if not emu.settings.metadata_token_api:  # older metadata services have no token API
+            raise EmulatorError((404, "Metadata.0404"), "Not Found", style="gateway")
         token = secrets.token_urlsafe(32)
         emu.metadata_tokens.add(token)
         return PlainTextResponse(token)
 
     @app.get(METADATA_PREFIX + "/openstack/latest/securitykey", name="metadata_securitykey")
     async def metadata_securitykey(request: Request) -> Response:
-        if request.headers.get("x-metadata-token") not in emu.metadata_tokens:
+        if emu.settings.metadata_token_api and request.headers.get("x-metadata-token") not in emu.metadata_tokens:
             raise EmulatorError((401, "Metadata.0001"), "The metadata token is missing or invalid.", style="gateway")
         if not emu.settings.metadata_agency:
             raise EmulatorError((401, "Metadata.0002"), "Please configure Cloud Service Agency first.",

@@ -239,7 +239,8 @@ class ModelArtsEmulator:
         self._admin("POST", "/_emulator/faults", {"spec": spec, "seed": seed})
 
     def configure(self, **settings: Any) -> None:
-        """token_lifetime, temp_key_lifetime (seconds, for new credentials), metadata_agency (bool)."""
+        """token_lifetime, temp_key_lifetime (seconds, for new credentials), metadata_agency, metadata_token_api
+        (bool)."""
         self._admin("POST", "/_emulator/config", settings)
 
     def stats(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class EmulatorSettings:
     faults: str | None = None
     seed: int | None = None
     metadata_agency: bool = True
+    metadata_token_api: bool = True  # False: PUT …/api/token answers 404 and securitykey needs no token
 
 
 class Emulator:

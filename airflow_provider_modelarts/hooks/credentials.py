@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_modelarts import signer
-from airflow_provider_modelarts.exceptions import ModelArtsAuthError, ModelArtsConfigError
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsConfigError
 from airflow_provider_modelarts.hooks.connection import AUTH_AKSK, AUTH_ENV, AUTH_PASSWORD, ConnectionConfig
 from airflow_provider_modelarts.hooks.http import ApiRequest, RawResponse
 
@@ -30,6 +30,9 @@ ENV_SECURITY_TOKEN = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
 METADATA_TOKEN_PATH = "/meta-data/latest/api/token"
 METADATA_SECURITYKEY_PATH = "/openstack/latest/securitykey"
+#: huaweicloudsdkcore MetadataAccessor: a token PUT answering these means "no token API": read without a token
+NO_TOKEN_API_STATUSES = (404, 405, 503)
+AGENCY_ERROR = "Please configure Cloud Service Agency first"
 #: Refresh temporary credentials when less than this remains (huaweicloudsdkcore: 40 minutes) …
 REFRESH_MARGIN_SECONDS = 40 * 60
 #: … or less than this share of their lifetime, for short-lived ones.
@@ -231,19 +234,25 @@ class EnvCredentials(AkSkCredentials):
             return
         tried = (f"environment variables {ENV_AK}/{ENV_SK} (not set), then the metadata service at "
                  f"{self.config.metadata_endpoint}")
+
+        def no_credentials(err: Exception) -> ModelArtsConfigError:
+            detail = err.message if isinstance(err, ModelArtsApiError) else f"{type(err).__name__}: {err}"
+            return ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
+                                        f"{detail}")
+
+        # what huaweicloudsdkcore's MetadataAccessor does: a session token when the service has the token API
+        # (PUT answering 404/405/503 means it has none: ask without one), and once more with a fresh token when
+        # the token-less read is refused with 401 for another reason than a missing agency
         try:
-            token_response = yield ApiRequest(
-                "PUT", METADATA_TOKEN_PATH, base="metadata", authenticated=False, operation="metadata token",
-                headers={"X-Metadata-Token-Ttl-Seconds": "21600"})
-            key_response = yield ApiRequest(
-                "GET", METADATA_SECURITYKEY_PATH, base="metadata", authenticated=False, operation="metadata securitykey",
-                headers={"X-Metadata-Token": token_response.body.decode().strip()})
-        except ModelArtsAuthError as err:
-            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
-                                       f"{err.message}") from None
+            token = yield from self._metadata_token(required=False)
+            try:
+                key_response = yield self._securitykey_request(token)
+            except ModelArtsAuthError as err:
+                if token is not None or err.http_status != 401 or AGENCY_ERROR in err.message:
+                    raise
+                key_response = yield self._securitykey_request((yield from self._metadata_token(required=True)))
         except Exception as err:
-            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
-                                       f"{type(err).__name__}: {err}") from None
+            raise no_credentials(err) from None
         credential = key_response.json().get("credential") or {}
         try:
             keys = AkSk(credential["access"], credential["secret"], credential.get("securitytoken"),
@@ -255,6 +264,24 @@ class EnvCredentials(AkSkCredentials):
         with _cache_lock:
             _CACHE[self._key] = keys
         self.keys = keys
+
+    @staticmethod
+    def _metadata_token(*, required: bool) -> Steps:
+        """The metadata session token, or None when the service has no token API (and it is not required)."""
+        try:
+            response = yield ApiRequest("PUT", METADATA_TOKEN_PATH, base="metadata", authenticated=False,
+                                        idempotent=False, operation="metadata token",
+                                        headers={"X-Metadata-Token-Ttl-Seconds": "21600"})
+        except ModelArtsApiError as err:
+            if required or err.http_status not in NO_TOKEN_API_STATUSES:
+                raise
+            return None
+        return response.body.decode().strip()
+
+    @staticmethod
+    def _securitykey_request(token: str | None) -> ApiRequest:
+        return ApiRequest("GET", METADATA_SECURITYKEY_PATH, base="metadata", authenticated=False,
+                          operation="metadata securitykey", headers={"X-Metadata-Token": token} if token else {})
 
     def invalidate(self) -> bool:
         if self.source == "environment":

@@ -264,3 +264,15 @@ def test_operator_refuses_a_public_flavor_in_a_dedicated_pool(emu, use_conn):
     with pytest.raises(ModelArtsConfigError, match="modelarts.pool.visual"):
         op.execute(ctx())
     assert not ModelArtsHook().search_training_jobs_v2(op.job_name)
+
+
+# ---------------------------------------------------------------------------------------------- item 5
+def test_env_auth_without_a_metadata_token_api_reads_the_key_without_a_token(emu, use_conn):
+    """Item 5: like huaweicloudsdkcore's MetadataAccessor, a token PUT answering 404/405/503 means the metadata
+    service has no token API: the securitykey is read without one."""
+    use_conn("env", api_version="v2")
+    emu.configure(metadata_token_api=False)
+    ok, message = ModelArtsHook().test_connection()
+    assert ok, message
+    calls = [(r["endpoint"]) for r in emu.recorded() if r["endpoint"].startswith("metadata_")]
+    assert calls[:2] == ["metadata_token", "metadata_securitykey"]
