@@ -91,11 +91,12 @@ class AdapterBase:
 
 
 def find_entry(entries: Sequence[E], matches: Callable[[E], bool], *, field: str, what: str, value: Any,
-               names: Callable[[E], str]) -> E:
-    """The catalogue entry a seed name refers to; an unknown name lists the valid ones."""
+               names: Callable[[E], str], hint: str = "") -> E:
+    """The catalogue entry a seed name refers to; an unknown name lists the valid ones (and ``hint``)."""
     entry = next((e for e in entries if matches(e)), None)
     if entry is None:
-        raise ModelArtsConfigError(f"{field}: unknown {what} {value!r}; valid: {', '.join(names(e) for e in entries)}")
+        valid = ", ".join(names(e) for e in entries) or "none"
+        raise ModelArtsConfigError(f"{field}: unknown {what} {value!r}; valid: {valid}{hint}")
     return entry
 
 

@@ -104,9 +104,15 @@ class V2TrainingApi(AdapterBase):
         if spec.kind == "framework":
             found["engine"] = find_engine(self.hook.get_v2_engines(), spec)
         if spec.kind == "built-in":
-            found["algorithm"] = find_entry(self.hook.get_v2_algorithms(), lambda a: a.name == spec.model_name,
-                                            field="model_name", what="algorithm", value=spec.model_name,
-                                            names=lambda a: a.name)
+            # v2 has no built-in algorithm catalogue: a job names an Algorithm Management entry (algorithm.id);
+            # AI Gallery subscriptions go by subscription_id + item_version_id (SDK JobAlgorithm), which the seed's
+            # model_name cannot express. See docs/api-fidelity.md.
+            found["algorithm"] = find_entry(
+                self.hook.get_v2_algorithms(), lambda a: a.name == spec.model_name, field="model_name",
+                what="algorithm in your Algorithm Management (GET /v2/{project_id}/algorithms)",
+                value=spec.model_name, names=lambda a: a.name,
+                hint=". The v2 API has no built-in algorithms: use api_version='v1' for a v1 built-in algorithm, or "
+                     "create the algorithm in ModelArts Algorithm Management and give its name")
         return ResolvedV2(**found)
 
     # ------------------------------------------------------------------ submit, reattach, retry

@@ -276,3 +276,18 @@ def test_env_auth_without_a_metadata_token_api_reads_the_key_without_a_token(emu
     assert ok, message
     calls = [(r["endpoint"]) for r in emu.recorded() if r["endpoint"].startswith("metadata_")]
     assert calls[:2] == ["metadata_token", "metadata_securitykey"]
+
+
+def test_v2_model_name_unknown_fails_before_any_write_and_says_what_to_use(emu, use_conn):
+    """Item 2: on v2 model_name names an Algorithm Management entry; no match → a config error, nothing created."""
+    use_conn("aksk", api_version="v2")
+    name = unique("v2algo")
+    op = CreateTrainingJobOperator(task_id="t", model_name="No_Such_Algorithm", inputs=f"/bucket/{name}/d/",
+                                   output_path=f"/bucket/{name}/o/", train_instance_type="modelarts.vm.cpu.2u",
+                                   train_instance_count=1, job_name=name)
+    emu.reset_stats()
+    with pytest.raises(ModelArtsConfigError, match="api_version='v1'") as err:
+        op.execute(ctx())
+    assert "Algorithm Management" in str(err.value)
+    assert not [r for r in emu.recorded() if r["method"] in ("POST", "PUT", "DELETE")
+                and r["endpoint"] != "v2_search_jobs"]
