@@ -41,7 +41,8 @@ def emu(emulator):
     emulator.reset_stats()
     yield emulator
     emulator.set_faults(None)
-    emulator.configure(token_lifetime=86400, temp_key_lifetime=900, metadata_agency=True, metadata_token_api=True)
+    emulator.configure(token_lifetime=86400, temp_key_lifetime=900, metadata_agency=True, metadata_token_api=True,
+                       record_responses=False)
 
 
 @pytest.fixture(autouse=True)

@@ -25,11 +25,11 @@ AI_ENGINES = [
 
 RESOURCE_SPECS = [
     {"spec_id": 7, "core": "2", "cpu": "8", "gpu_num": 0, "gpu_type": "", "spec_code": "modelarts.vm.cpu.2u",
-     "unit_num": 1, "max_num": 2, "storage": "", "interface_type": 1, "no_resource": False},
+     "flavor_name": "Computing CPU(2U) instance", "unit_num": 1, "max_num": 2, "storage": "", "interface_type": 1, "no_resource": False},
     {"spec_id": 27, "core": "8", "cpu": "32", "gpu_num": 0, "gpu_type": "", "spec_code": "modelarts.vm.cpu.8u",
-     "unit_num": 1, "max_num": 5, "storage": "", "interface_type": 1, "no_resource": False},
+     "flavor_name": "Computing CPU(8U) instance", "unit_num": 1, "max_num": 5, "storage": "", "interface_type": 1, "no_resource": False},
     {"spec_id": 40, "core": "8", "cpu": "64", "gpu_num": 1, "gpu_type": "v100", "spec_code": "modelarts.vm.gpu.free",
-     "unit_num": 1, "max_num": 1, "storage": "", "interface_type": 1, "no_resource": False},
+     "flavor_name": "Computing GPU(free) instance", "unit_num": 1, "max_num": 1, "storage": "", "interface_type": 1, "no_resource": False},
 ]
 
 

@@ -47,9 +47,10 @@ class EmulatorMiddleware:
         self.emu.requests[endpoint] += 1
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
         chunks: list[bytes] = []
+        entry: dict[str, Any] | None = None
         if endpoint != "unknown" and not endpoint.startswith(("admin_", "console")):
             receive = self._recording(receive, chunks)
-            self.emu.record(endpoint, scope["method"], scope["path"], query, chunks)
+            entry = self.emu.record(endpoint, scope["method"], scope["path"], query, chunks)
         faultable = endpoint != "unknown" and not endpoint.startswith(API_ENDPOINTS_EXCLUDED_FROM_STAR)
         before = self.emu.faults.pick(endpoint, "before") if faultable else None
         if before and await self._apply(before, scope, send, request_id):
@@ -62,8 +63,12 @@ class EmulatorMiddleware:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                if entry is not None:
+                    entry["status"] = message["status"]
             elif message["type"] == "http.response.body":
                 self.emu.response_bytes[endpoint] += len(message.get("body", b""))
+                if entry is not None and self.emu.settings.record_responses:
+                    entry["response_chunks"].append(message.get("body", b""))
             if after is not None:
                 captured.append(message)
             else:

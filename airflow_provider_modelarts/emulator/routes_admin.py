@@ -72,7 +72,7 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
         for key in ("token_lifetime", "temp_key_lifetime"):
             if key in body:
                 setattr(emu.account, key, float(body[key]))
-        for key in ("metadata_agency", "metadata_token_api"):
+        for key in ("metadata_agency", "metadata_token_api", "record_responses"):
             if key in body:
                 setattr(emu.settings, key, bool(body[key]))
         return JSONResponse({"ok": True})

@@ -247,7 +247,8 @@ def add_v1_routes(app: FastAPI, emu: Emulator) -> None:
     @app.get("/v1/{project_id}/job/resource-specs", name="resource_specs")
     async def resource_specs(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)
-        return ok({"spec_total_count": len(catalog.RESOURCE_SPECS), "specs": catalog.RESOURCE_SPECS})
+        specs = [{k: v for k, v in spec.items() if k != "flavor_name"} for spec in catalog.RESOURCE_SPECS]  # v2's
+        return ok({"spec_total_count": len(specs), "specs": specs})
 
     @app.get("/v1/{project_id}/job/ai-engines", name="ai_engines")
     async def ai_engines(project_id: str, request: Request) -> Response:

@@ -59,6 +59,31 @@ def engine_v2_id(engine: dict[str, Any]) -> str:
     return f"{engine['engine_name'].lower().replace(' ', '-')}-{engine['engine_version']}"
 
 
+def algorithm_answer(algorithm: dict[str, Any]) -> dict[str, Any]:
+    """The algorithm as the v2 service answers it (SDK JobAlgorithmResponse): environments as a list of
+    ``{key: value}``, each channel with its container ``local_dir`` (InputResp/OutputResp)."""
+    answer = dict(algorithm)
+    if isinstance(answer.get("environments"), dict):
+        answer["environments"] = [{k: v} for k, v in answer["environments"].items()]
+    for kind in ("inputs", "outputs"):
+        if answer.get(kind):
+            answer[kind] = [{**item, "local_dir": item.get("local_dir") or
+                             f"/home/ma-user/modelarts/{kind}/{item.get('name')}_{index}",
+                             "access_method": item.get("access_method") or "parameter"}
+                            for index, item in enumerate(answer[kind])]
+    return answer
+
+
+def spec_answer(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as answered (SDK SpecResponse/Resource): the resource with its flavor name and policy."""
+    resource = dict(spec.get("resource") or {})
+    flavor = catalog.spec_by_code(str(resource.get("flavor_id"))) if resource.get("flavor_id") else None
+    if flavor is not None:
+        resource["flavor_name"] = flavor["flavor_name"]
+    resource.setdefault("policy", "regular")
+    return {**spec, "resource": resource}
+
+
 def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
     emu.store.db.executescript(V2_SCHEMA)
 
@@ -82,11 +107,11 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
                     "user_name": emu.account.user, "workspace_id": body.get("metadata", {}).get("workspace_id", "0")}
         return {
             "kind": body.get("kind", "job"), "metadata": metadata,
-            "status": {"phase": phase, "secondary_phase": secondary, "duration": duration,
+            "status": {"phase": phase, "secondary_phase": secondary, "duration": duration, "node_count_metrics": [],
                        "start_time": version["start_time"], "tasks": [f"worker-{i}" for i in range(count)],
                        "task_statuses": [{"task": f"worker-{i}", "exit_code": 0 if phase == "Completed" else None,
                                           "message": version["error_result"] or ""} for i in range(count)]},
-            "algorithm": body.get("algorithm", {}), "spec": body.get("spec", {}),
+            "algorithm": algorithm_answer(body.get("algorithm") or {}), "spec": spec_answer(body.get("spec") or {}),
         }
 
     def to_config(body: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +293,8 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
     async def engines(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)
         items = [{"engine_id": engine_v2_id(e), "engine_name": e["engine_name"], "engine_version": e["engine_version"],
-                  "v1_compatible": True, "run_user": "1000", "image_info": {"cpu_image_url": "", "gpu_image_url": ""}}
+                  "v1_compatible": True, "run_user": "1000", "image_info": {"cpu_image_url": "", "gpu_image_url": "",
+                                                                   "image_version": e["engine_version"]}}
                  for e in catalog.AI_ENGINES]
         return JSONResponse({"total": len(items), "items": items})
 
@@ -297,10 +323,11 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
     async def flavors(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)
         wanted = request.query_params.get("flavor_type")
-        items = [{"flavor_id": s["spec_code"], "flavor_name": s["spec_code"],
+        items = [{"flavor_id": s["spec_code"], "flavor_name": s["flavor_name"],
                   "flavor_type": "GPU" if s["gpu_num"] else "CPU", "billing": {"code": s["spec_code"], "unit_num": 1},
                   "flavor_info": {"max_num": s["max_num"], "cpu": {"arch": "x86", "core_num": int(s["core"])},
-                                  "memory": {"size": int(s["cpu"]), "unit": "GB"}},
+                                  "memory": {"size": int(s["cpu"]), "unit": "GB"},
+                                  "disk": {"size": 50, "unit": "GB"}},
                   "attributes": {}} for s in catalog.RESOURCE_SPECS]
         if wanted:
             items = [i for i in items if i["flavor_type"] == wanted]

@@ -36,6 +36,7 @@ class EmulatorSettings:
     seed: int | None = None
     metadata_agency: bool = True
     metadata_token_api: bool = True  # False: PUT …/api/token answers 404 and securitykey needs no token
+    record_responses: bool = False  # keep answer bodies in the request log (conformance tests)
 
 
 class Emulator:
@@ -59,21 +60,18 @@ class Emulator:
         self.requests_log: deque[dict[str, Any]] = deque(maxlen=20_000)
 
     def record(self, endpoint: str, method: str, path: str, query: list[tuple[str, str]],
-               chunks: list[bytes]) -> None:
-        """Log a request; its body (``chunks``) is filled in as the app reads it and decoded when listed."""
-        self.requests_log.append({"endpoint": endpoint, "method": method, "path": path, "query": query,
-                                  "chunks": chunks})
+               chunks: list[bytes]) -> dict[str, Any]:
+        """Log a request; its body (``chunks``) is filled in as the app reads it, the answer's status and (with
+        ``record_responses``) body as it is sent; both are decoded when listed."""
+        entry = {"endpoint": endpoint, "method": method, "path": path, "query": query, "chunks": chunks,
+                 "status": None, "response_chunks": []}
+        self.requests_log.append(entry)
+        return entry
 
     def recorded(self) -> list[dict[str, Any]]:
-        out = []
-        for entry in list(self.requests_log):
-            raw = b"".join(entry["chunks"])
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-            out.append({k: v for k, v in entry.items() if k != "chunks"} | {"body": body})
-        return out
+        return [{k: v for k, v in entry.items() if not k.endswith("chunks")}
+                | {"body": _decoded(entry["chunks"]), "response": _decoded(entry["response_chunks"])}
+                for entry in list(self.requests_log)]
 
     @property
     def account(self) -> Account:
@@ -143,6 +141,14 @@ class Emulator:
 
 
 # --------------------------------------------------------------------------- helpers
+def _decoded(chunks: list[bytes]) -> Any:
+    raw = b"".join(chunks)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
 def require(condition: bool, message: str, code: tuple[int, str] = INVALID_ARGUMENT) -> None:
     if not condition:
         raise EmulatorError(code, message)

@@ -1,4 +1,4 @@
-"""Every request the provider sends, checked mechanically (issue #10).
+"""Every request the provider sends, and every answer the emulator gives it, checked mechanically (#10).
 
 The provider is driven through the shapes it can send — the seed examples on v1 and v2, sync and through the
 trigger, dataset and data_source inputs, custom image with code, retries (v1 versions, v2 attempts), stop,
@@ -24,6 +24,13 @@ from conformance.sdk_models import problems
 
 #: v2 endpoints with a body → the SDK model of that body
 V2_BODIES = {"v2_create_job": "Job", "v2_search_jobs": "JobSearches", "v2_job_action": "JobActionType"}
+#: v2 endpoints → the SDK model of a successful answer
+V2_ANSWERS = {"v2_create_job": "CreateTrainingJobResponse", "v2_get_job": "ShowTrainingJobDetailsResponse",
+              "v2_search_jobs": "ListTrainingJobsResponse", "v2_job_action": "StopTrainingJobResponse",
+              "v2_aom_log": "ShowTrainingJobLogsFromAomResponse", "v2_flavors": "ShowTrainingJobFlavorsResponse",
+              "v2_engines": "ShowTrainingJobEnginesResponse", "v2_algorithms": "ListAlgorithmsResponse"}
+#: what every v2 error answer carries (the API reference's error body)
+V2_ERROR_KEYS = {"error_msg", "error_code", "error_solution"}
 
 
 def drive_everything(emu, api: str) -> None:
@@ -71,6 +78,7 @@ def drive_everything(emu, api: str) -> None:
 def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn, api):
     use_conn("aksk", api_version=api, retry_backoff=0.05, retry_max_delay=0.2)
     emu.reset_stats()
+    emu.configure(record_responses=True)
     drive_everything(emu, api)
     requests = emu.recorded()
     endpoints = {r["endpoint"] for r in requests}
@@ -84,6 +92,7 @@ def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn
             problem = query_problem(request["endpoint"], request["query"])
             if problem:
                 found.append(f"{where}: {problem}")
+        found += [f"{where}: {p}" for p in _answer_problems(request)]
         model = V2_BODIES.get(request["endpoint"])
         if model:
             found += [f"{where}: {p}" for p in problems(request["body"], model)]
@@ -92,6 +101,16 @@ def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn
                 if endpoint == request["endpoint"] and value is not None and not low <= value <= high:
                     found.append(f"{where}: body {key}={value} outside [{low}, {high}]")
     assert not found, "\n".join(found)
+
+
+def _answer_problems(request: dict) -> list[str]:
+    status, answer = request["status"], request["response"]
+    if status is None or not request["endpoint"].startswith("v2_"):
+        return []
+    if status >= 400:
+        return [] if isinstance(answer, dict) and set(answer) == V2_ERROR_KEYS else [f"error answer {answer!r}"]
+    model = V2_ANSWERS.get(request["endpoint"])
+    return [f"answer {p}" for p in problems(answer, model)] if model and answer is not None else []
 
 
 def test_the_checker_can_fail():
