@@ -306,6 +306,11 @@ class LogChunk:
             content=str(body.get("content") or ""),
         )
 
+    def oldest_first(self) -> LogChunk:
+        """The same lines from oldest to newest, for a page read newest-first (v2 ``order=desc``)."""
+        return LogChunk(self.end_line, self.start_line, self.lines, "\n".join(reversed(self.content.split("\n")))
+                        if self.content else "")
+
     def text_lines(self) -> list[str]:
         if not self.content:
             return []

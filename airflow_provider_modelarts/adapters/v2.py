@@ -17,14 +17,13 @@ from airflow_provider_modelarts.adapters.base import (
 from airflow_provider_modelarts.catalogue import POOL_FLAVORS
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.hooks import api_v2 as api
-from airflow_provider_modelarts.models import JobRef, JobV2
+from airflow_provider_modelarts.hooks.api_v1 import Operation
+from airflow_provider_modelarts.models import JobRef, JobV2, LogChunk
 from airflow_provider_modelarts.spec import attempt_name, attempt_of
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.catalogue import Algorithm, Engine, Flavor
-    from airflow_provider_modelarts.hooks.api_v1 import Operation
     from airflow_provider_modelarts.hooks.connection import ConnectionConfig
-    from airflow_provider_modelarts.models import LogChunk
     from airflow_provider_modelarts.spec import TrainingJobSpec
 
 
@@ -154,7 +153,10 @@ class V2TrainingApi(AdapterBase):
         return api.aom_log(str(ref.job_id), name, lines=lines, order="asc", base_line=base_line)
 
     def log_latest(self, ref: JobRef, name: str, lines: int) -> Operation[LogChunk]:
-        return api.aom_log(str(ref.job_id), name, lines=lines, order="desc", base_line="")
+        # order=desc answers newest first ("desc：降序（从新到旧）", ShowTrainingJobLogsFromAomRequest.order):
+        # turned oldest-first so an excerpt reads like the log
+        latest = api.aom_log(str(ref.job_id), name, lines=lines, order="desc")
+        return Operation(latest.request, lambda body: LogChunk.from_api(body).oldest_first())
 
     def stop(self, ref: JobRef) -> Operation[Any]:
         return api.terminate_job(str(ref.job_id))

@@ -47,9 +47,9 @@ def add_iam_routes(app: FastAPI, emu: Emulator) -> None:
             "token": {"expires_at": iso(expires), "issued_at": iso(now), "methods": ["password"],
                       "user": {"id": secrets.token_hex(16), "name": acct.user,
                                "domain": {"id": acct.domain_id, "name": acct.domain}},
-                      "roles": [{"id": "0", "name": "op_service"}],
-                      "catalog": [] if request.query_params.get("nocatalog") == "true" else [
-                          {"type": "modelarts", "name": "modelarts", "endpoints": []}]}}
+                      "roles": [{"id": "0", "name": "op_service"}]}}
+        if request.query_params.get("nocatalog") != "true":  # nocatalog=true: the token comes without a catalog
+            payload["token"]["catalog"] = [{"type": "modelarts", "name": "modelarts", "endpoints": []}]
         if project_info:
             payload["token"]["project"] = project_info
         else:

@@ -54,7 +54,7 @@ def version_detail(job: dict[str, Any], version: dict[str, Any]) -> dict[str, An
                                                           "interval": 1},
         "user_image_url": cfg.get("user_image_url"), "user_command": cfg.get("user_command"),
         "resource_id": version["resource_id"], "pool_id": cfg.get("pool_id"), "pool_type": "SYSTEM_DEFINED",
-        "job_type": 1, "error_result": version["error_result"], "status_name": JobState(version["status"]).name,
+        "job_type": 1, "error_result": version["error_result"],
     }
 
 

@@ -287,6 +287,9 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
             raise v2_error(V2_INVALID, "order must be asc|desc, lines within [1, 500], base_line a cursor.")
         log = task_log(row(training_job_id), task_id)
         page = await asyncio.to_thread(log.page, base_line=base_line, lines=int(lines), order=V2_ORDER_TO_V1[order])
+        if order == "desc" and page["lines"]:  # "desc：降序（从新到旧）": newest first, the cursor walks back
+            page = {"start_line": page["end_line"], "end_line": page["start_line"], "lines": page["lines"],
+                    "content": "\n".join(reversed(page["content"].split("\n")))}
         return JSONResponse(page)
 
     @app.get("/v2/{project_id}/training-job-engines", name="v2_engines")

@@ -52,7 +52,9 @@ def delete_job(job_id: str) -> Operation[dict[str, Any]]:
 def aom_log(job_id: str, task_id: str, *, lines: int = 500, order: str = "asc",
             base_line: str = "") -> Operation[LogChunk]:
     """Line log of one task; in v2 ``order=asc`` reads old → new, i.e. the lines after ``base_line``."""
-    query = [("base_line", base_line), ("lines", lines), ("order", order)]
+    # unset parameters are left out, as the SDK does (an empty base_line means "from the newest")
+    query = [("base_line", base_line)] if base_line else []
+    query += [("lines", lines), ("order", order)]
     return Operation(ApiRequest("GET", _job_path(job_id) + f"/logs/{task_id}", query=query,
                                 operation="read job log (v2)"), LogChunk.from_api)
 

@@ -55,8 +55,21 @@ def default_modelarts_endpoint(region: str) -> str:
     return _MODELARTS_ENDPOINT_EXCEPTIONS.get(region, f"https://modelarts.{region}.myhuaweicloud.com")
 
 
+#: Regions with their own IAM endpoint (huaweicloudsdkcore.auth.endpoint, 3.1.219); every other region uses the
+#: global https://iam.myhuaweicloud.com, as the SDK does (IamHelper.DEFAULT_ENDPOINT)
+REGIONAL_IAM = frozenset({
+    "cn-north-1", "cn-north-2", "cn-north-4", "cn-north-9", "cn-north-12", "cn-east-2", "cn-east-3", "cn-east-4",
+    "cn-east-5", "cn-south-1", "cn-south-2", "cn-southwest-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "af-south-1", "sa-brazil-1", "la-south-2", "la-north-2", "na-mexico-1", "eu-west-0",
+    "my-kualalumpur-1", "ru-moscow-1", "me-east-1", "ae-ad-1", "tr-west-1",
+})
+GLOBAL_IAM = "https://iam.myhuaweicloud.com"
+
+
 def default_iam_endpoint(region: str) -> str:
-    return os.environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT") or f"https://iam.{region}.myhuaweicloud.com"
+    if os.environ.get("HUAWEICLOUD_SDK_IAM_ENDPOINT"):
+        return os.environ["HUAWEICLOUD_SDK_IAM_ENDPOINT"]
+    return f"https://iam.{region}.myhuaweicloud.com" if region in REGIONAL_IAM else GLOBAL_IAM
 
 
 @dataclass(frozen=True)

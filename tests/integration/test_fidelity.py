@@ -291,3 +291,28 @@ def test_v2_model_name_unknown_fails_before_any_write_and_says_what_to_use(emu, 
     assert "Algorithm Management" in str(err.value)
     assert not [r for r in emu.recorded() if r["method"] in ("POST", "PUT", "DELETE")
                 and r["endpoint"] != "v2_search_jobs"]
+
+
+# ---------------------------------------------------------------------------------------------- cosmetic items
+def test_v2_failure_excerpt_reads_oldest_first_and_sends_no_empty_base_line(emu, use_conn):
+    """v2 order=desc answers newest first; the failure excerpt still reads like the log, and the latest-lines
+    read leaves base_line out (as the SDK does) instead of sending it empty."""
+    use_conn("aksk", api_version="v2")
+    script = "import sys\nfor i in range(5):\n    print('step', i, flush=True)\nsys.exit(2)\n"
+    emu.reset_stats()
+    with pytest.raises(Exception) as err:
+        framework_op(emu, unique("v2desc"), script, wait=True, failure_log_lines=3).execute(ctx())
+    assert "step 2\nstep 3\nstep 4" in str(err.value)
+    latest = [dict(r["query"]) for r in recorded(emu, "v2_aom_log") if dict(r["query"]).get("order") == "desc"]
+    assert latest and all("base_line" not in q for q in latest)
+
+
+def test_iam_nocatalog_answers_without_a_catalog(emu):
+    import requests
+
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": emu.credentials.user, "password": emu.credentials.password,
+        "domain": {"name": emu.credentials.domain}}}}}}
+    with_catalog = requests.post(f"{emu.url}/v3/auth/tokens", json=body, timeout=10).json()["token"]
+    without = requests.post(f"{emu.url}/v3/auth/tokens?nocatalog=true", json=body, timeout=10).json()["token"]
+    assert "catalog" in with_catalog and "catalog" not in without
