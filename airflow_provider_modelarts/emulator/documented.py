@@ -98,3 +98,80 @@ def query_problem(endpoint: str, query: list[tuple[str, str]]) -> str | None:
         if (param.low is not None and number < param.low) or (param.high is not None and number > param.high):
             return f"{name} must be within [{param.low}, {param.high}], got {number}"
     return None
+
+
+# ---------------------------------------------------------------------------------------------- v1 answers
+_ENVELOPE = ("is_success", "error_message", "error_code")
+_VERSION = ("job_id", "job_name", "job_desc", "version_id", "version_name", "pre_version_id", "engine_type",
+            "engine_name", "engine_id", "engine_version", "status", "app_url", "boot_file_url", "create_time",
+            "parameter", "duration", "spec_id", "core", "cpu", "gpu", "gpu_num", "gpu_type", "worker_server_num",
+            "data_url", "train_url", "log_url", "dataset_version_id", "dataset_id", "data_source", "model_id",
+            "model_metric_list", "system_metric_list", "user_image_url", "user_command", "resource_id",
+            "dataset_name", "spec_code", "start_time", "volumes", "dataset_version_name", "pool_name", "pool_id",
+            "nas_mount_path", "nas_share_addr", "nas_type")
+#: seen in a real version-detail answer (shared/modelarts-api.md §2.7, the S-cn app case), not in the field table
+_VERSION_OBSERVED = ("flavor_code", "max_num", "storage", "no_resource", "pool_type", "job_type", "error_result")
+
+
+@dataclass(frozen=True)
+class AnswerKeys:
+    top: frozenset[str]
+    items: tuple[str, frozenset[str]] | None  # (list key, keys of each item)
+    source: str
+
+
+def _keys(*groups: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(k for group in groups for k in group)
+
+
+#: endpoint → the keys its (successful) v1 answer may carry: the page's response table, plus keys observed in
+#: real answers where noted. The conformance tests refuse any other key.
+V1_ANSWERS: dict[str, AnswerKeys] = {
+    "create_job": AnswerKeys(_keys(_ENVELOPE, ("job_id", "job_name", "status", "create_time", "version_id",
+                                               "resource_id", "version_name")), None,
+                             V1_OLD + "creating_a_training_job.rst"),
+    "create_version": AnswerKeys(_keys(_ENVELOPE, ("job_id", "job_name", "status", "create_time", "version_id",
+                                                   "version_name", "resource_id")), None,
+                                 V1_OLD + "creating_a_version_of_a_training_job.rst (+ resource_id as on create)"),
+    "list_jobs": AnswerKeys(_keys(_ENVELOPE, ("job_total_count", "job_count_limit", "jobs", "quotas")),
+                            ("jobs", _keys(("job_id", "job_name", "version_id", "status", "create_time", "duration",
+                                            "job_desc", "version_count"))),
+                            V1_OLD + "querying_a_training_job_list.rst"),
+    "get_version": AnswerKeys(_keys(_ENVELOPE, _VERSION, _VERSION_OBSERVED), None,
+                              V1_OLD + "querying_the_details_about_a_training_job_version.rst; §2.7 observed keys"),
+    "list_versions": AnswerKeys(_keys(_ENVELOPE, ("job_id", "job_name", "job_desc", "version_count", "versions")),
+                                ("versions", _keys(_VERSION, _VERSION_OBSERVED)),
+                                V1_OLD + "obtaining_training_job_versions.rst; §2.7 observed keys"),
+    "stop_version": AnswerKeys(_keys(_ENVELOPE), None, V1_OLD + "stopping_a_training_job.rst"),
+    "log_file_names": AnswerKeys(_keys(_ENVELOPE, ("log_file_list",)), None,
+                                 V1_OLD + "obtaining_the_name_of_a_training_job_log_file.rst"),
+    "aom_log": AnswerKeys(_keys(_ENVELOPE, ("content", "lines", "start_line", "end_line")), None,
+                          V1_OLD + "querying_training_job_logs.rst"),
+    "built_in_algorithms": AnswerKeys(
+        _keys(_ENVELOPE, ("model_total_count", "models")),
+        ("models", _keys(("model_id", "model_name", "model_usage", "model_precision", "model_size",
+                          "model_train_dataset", "model_dataset_format", "model_description_url", "parameter",
+                          "create_time", "engine_id", "engine_name", "engine_version"))),
+        V1_OLD + "querying_a_built-in_algorithm.rst"),
+    "resource_specs": AnswerKeys(_keys(_ENVELOPE, ("spec_total_count", "specs")),
+                                 ("specs", _keys(("spec_id", "core", "cpu", "gpu_num", "gpu_type", "spec_code",
+                                                  "max_num", "unit_num", "storage", "interface_type",
+                                                  "no_resource"))),
+                                 V1_SPECS + "querying_job_resource_specifications.rst"),
+    "ai_engines": AnswerKeys(_keys(_ENVELOPE, ("engines",)),
+                             ("engines", _keys(("engine_type", "engine_name", "engine_id", "engine_version"))),
+                             V1_SPECS + "querying_job_engine_specifications.rst"),
+}
+
+
+def answer_problems(endpoint: str, answer: object) -> list[str]:
+    """Keys of a v1 answer that its documented table does not have."""
+    table = V1_ANSWERS.get(endpoint)
+    if table is None or not isinstance(answer, dict):
+        return []
+    found = [f"$.{key}: not a documented field" for key in sorted(set(answer) - table.top)]
+    if table.items is not None:
+        list_key, item_keys = table.items
+        for index, item in enumerate(answer.get(list_key) or []):
+            found += [f"$.{list_key}[{index}].{key}: not a documented field" for key in sorted(set(item) - item_keys)]
+    return found

@@ -16,7 +16,13 @@ import pytest
 from helpers import put, unique
 from integration.test_lifecycle import RETRY_SCRIPT, TaskInstanceStub, ctx, framework_op
 
-from airflow_provider_modelarts.emulator.documented import BODY_RANGES, QUERY, query_problem
+from airflow_provider_modelarts.emulator.documented import (
+    BODY_RANGES,
+    QUERY,
+    V1_ANSWERS,
+    answer_problems,
+    query_problem,
+)
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
@@ -85,6 +91,8 @@ def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn
     assert {"create_job", "create_version", "get_version", "aom_log", "built_in_algorithms", "stop_version"} \
         <= endpoints if api == "v1" else {"v2_create_job", "v2_get_job", "v2_aom_log", "v2_search_jobs",
                                           "v2_job_action", "v2_algorithms", "v2_flavors", "v2_engines"} <= endpoints
+    answered = [r for r in requests if r["status"] == 200 and not r["endpoint"].startswith("metadata_")]
+    assert answered and all(isinstance(r["response"], dict) for r in answered)  # the answers are really checked
     found = []
     for request in requests:
         where = f"{request['method']} {request['path']}"
@@ -105,7 +113,11 @@ def test_every_request_matches_the_documented_table_and_sdk_models(emu, use_conn
 
 def _answer_problems(request: dict) -> list[str]:
     status, answer = request["status"], request["response"]
-    if status is None or not request["endpoint"].startswith("v2_"):
+    if status is None:
+        return []
+    if request["endpoint"] in V1_ANSWERS:  # v1: the page's response table (errors use the same envelope)
+        return [f"answer {p}" for p in answer_problems(request["endpoint"], answer)]
+    if not request["endpoint"].startswith("v2_"):
         return []
     if status >= 400:
         return [] if isinstance(answer, dict) and set(answer) == V2_ERROR_KEYS else [f"error answer {answer!r}"]
@@ -121,3 +133,5 @@ def test_the_checker_can_fail():
     assert query_problem("v2_algorithms", [("limit", "500")])
     assert query_problem("built_in_algorithms", [("per_page", "1000")])
     assert query_problem("v2_aom_log", [("order", "up")])
+    assert answer_problems("get_version", {"is_success": True, "status_name": "x"})
+    assert answer_problems("list_jobs", {"jobs": [{"job_id": 1, "colour": "red"}]})
