@@ -66,6 +66,12 @@ QUERY: dict[str, QueryTable] = {
                              "SDK ShowTrainingJobFlavorsRequest"),
     "v2_engines": QueryTable((), "SDK ShowTrainingJobEnginesRequest"),
     "v2_search_jobs": QueryTable((), "SDK ListTrainingJobsRequest (body: JobSearches)"),
+    "iam_token": QueryTable((Param("nocatalog", choices=("true", "false")),),
+                            "IAM API reference: Obtaining an IAM User Token (KeystoneCreateUserTokenByPassword)"),
+    "iam_projects": QueryTable((Param("name", text=True), Param("domain_id", text=True),
+                                Param("enabled", choices=("true", "false")), Param("is_domain", choices=("true", "false")),
+                                Param("parent_id", text=True), Param("page", 1, 2**31), Param("per_page", 1, 5000)),
+                               "IAM API reference: Querying Project List (KeystoneListProjects)"),
 }
 
 #: body ranges the SDK states only in docstrings: (endpoint, JSON path) → (low, high)
