@@ -100,13 +100,14 @@ class Emulator:
     @staticmethod
     def check_query(request: Request) -> None:
         """After authentication, as the gateway does: the query against the documented table (documented.py);
-        v2 answers 400 ModelArts.2764 QueryParamsError (error-code appendix), v1 its invalid-argument code."""
+        v2 answers 400 ModelArts.2764 QueryParamsError (error-code appendix), IAM and v1 their invalid-argument
+        codes."""
         endpoint = request.scope.get("state", {}).get("endpoint", "")
         problem = query_problem(endpoint, list(request.query_params.multi_items()))
         if problem is not None:
-            v2 = endpoint.startswith("v2_")
-            raise EmulatorError((400, "ModelArts.2764") if v2 else INVALID_ARGUMENT,
-                                f"Invalid query parameter ({problem}).", style="v2" if v2 else "v1")
+            code, style = ((400, "ModelArts.2764"), "v2") if endpoint.startswith("v2_") else \
+                ((400, "IAM.0003"), "iam") if endpoint.startswith("iam_") else (INVALID_ARGUMENT, "v1")
+            raise EmulatorError(code, f"Invalid query parameter ({problem}).", style=style)
 
     def job_or_404(self, job_id: int) -> dict[str, Any]:
         job = self.store.job(job_id)

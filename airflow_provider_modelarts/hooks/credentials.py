@@ -235,11 +235,6 @@ class EnvCredentials(AkSkCredentials):
         tried = (f"environment variables {ENV_AK}/{ENV_SK} (not set), then the metadata service at "
                  f"{self.config.metadata_endpoint}")
 
-        def no_credentials(err: Exception) -> ModelArtsConfigError:
-            detail = err.message if isinstance(err, ModelArtsApiError) else f"{type(err).__name__}: {err}"
-            return ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
-                                        f"{detail}")
-
         # what huaweicloudsdkcore's MetadataAccessor does: a session token when the service has the token API
         # (PUT answering 404/405/503 means it has none: ask without one), and once more with a fresh token when
         # the token-less read is refused with 401 for another reason than a missing agency
@@ -252,7 +247,9 @@ class EnvCredentials(AkSkCredentials):
                     raise
                 key_response = yield self._securitykey_request((yield from self._metadata_token(required=True)))
         except Exception as err:
-            raise no_credentials(err) from None
+            detail = err.message if isinstance(err, ModelArtsApiError) else f"{type(err).__name__}: {err}"
+            raise ModelArtsConfigError(f"Connection {self.config.conn_id!r}: no credentials found; tried {tried}: "
+                                       f"{detail}") from None
         credential = key_response.json().get("credential") or {}
         try:
             keys = AkSk(credential["access"], credential["secret"], credential.get("securitytoken"),
