@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from airflow.providers.common.compat.sdk import AirflowFailException
+
 
 class ModelArtsError(Exception):
     """Base class of every error this provider raises."""
 
 
-class ModelArtsConfigError(ModelArtsError, ValueError):
-    """A connection or operator argument is invalid; raised before any request is sent."""
+class ModelArtsConfigError(ModelArtsError, AirflowFailException, ValueError):
+    """A connection or operator argument is invalid; raised before any request is sent.
+
+    It is an ``AirflowFailException``: a configuration error fails the task at once, without retries (a retry
+    would send the same wrong request again).
+    """
 
 
 class ModelArtsApiError(ModelArtsError):

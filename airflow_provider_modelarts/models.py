@@ -172,6 +172,7 @@ class JobV2:
     tasks: tuple[str, ...] = ()
     train_url: str | None = None
     error_info: str | None = None
+    duration_ms: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     #: v2 jobs have no versions; kept so code that reports a job can treat both alike
@@ -208,6 +209,7 @@ class JobV2:
             tasks=tuple(status.get("tasks") or ()),
             train_url=train_url,
             error_info="; ".join(dict.fromkeys(messages)) or None,
+            duration_ms=_int_or_none(status.get("duration")),
             raw=body,
         )
 
@@ -346,3 +348,50 @@ class LogCursor:
     @classmethod
     def from_json(cls, data: dict[str, str] | None) -> LogCursor:
         return cls(dict(data or {}))
+
+
+def obs_url(path: str | None) -> str | None:
+    """``/bucket/dir/`` (how the APIs spell OBS paths) → ``obs://bucket/dir/``; other forms unchanged."""
+    if not path:
+        return None
+    return "obs://" + path[1:] if path.startswith("/") else path
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What the operator and the sensor return (XCom ``return_value``): the same keys and types on v1 and v2.
+
+    ``status_code`` and ``status_name`` are strings on both APIs (v1: ``"10"`` / ``JOBSTAT_COMPLETED``; v2: the
+    phase twice, ``Completed``); ``outcome`` is ``success`` | ``failed`` | ``stopped`` | ``running``.
+    ``version_id`` and ``version_name`` exist on v1 only. ``train_url`` is the output directory as
+    ``obs://bucket/dir/``; ``duration_seconds`` is the run time ModelArts reports (None before it starts).
+    """
+
+    api_version: str
+    job_id: int | str
+    job_name: str
+    status_code: str
+    status_name: str
+    outcome: str
+    train_url: str | None
+    console_url: str
+    duration_seconds: float | None = None
+    version_id: int | None = None
+    version_name: str | None = None
+
+    @classmethod
+    def of(cls, job: JobVersion | JobV2, *, console_url: str, output_path: str | None = None) -> TrainingResult:
+        return cls(
+            api_version=job.ref.api_version, job_id=job.job_id, job_name=job.job_name,
+            status_code=str(job.state.code), status_name=job.state.name, outcome=job.state.outcome.value,
+            train_url=obs_url(job.train_url or output_path), console_url=console_url,
+            duration_seconds=job.duration_ms / 1000 if job.duration_ms is not None else None,
+            version_id=job.version_id, version_name=job.version_name or None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The XCom value: v2 results carry no version keys."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if self.api_version == "v2":
+            del out["version_id"], out["version_name"]
+        return out

@@ -89,10 +89,37 @@ class TrainingJobSpec:
     @classmethod
     def validated(cls, **values: Any) -> TrainingJobSpec:
         """Check the seed's parameter table and return a normalised spec (raises ModelArtsConfigError)."""
-        v = {k: (x.strip() if isinstance(x, str) else x) for k, x in values.items()}
-        v = {k: (None if x == "" else x) for k, x in v.items()}
-        if not v.get("train_instance_type") and not v.get("pool_id"):
-            raise _fail("train_instance_type", "required (a resource spec code such as 'modelarts.vm.cpu.2u')")
+        return cls(**_checked(values, frozenset()))
+
+    @classmethod
+    def check_static(cls, values: dict[str, Any], templated: frozenset[str]) -> None:
+        """At DAG parse time: every check that involves no templated field (those are checked after rendering)."""
+        _checked(values, templated)
+
+    @property
+    def kind(self) -> str:
+        if self.model_name:
+            return "built-in"
+        if self.user_image_url:
+            return "custom-image"
+        return "framework"
+
+
+def _checked(values: dict[str, Any], templated: frozenset[str]) -> dict[str, Any]:
+    """The seed's parameter table. A check that involves a field in ``templated`` is skipped (its value is not
+    known yet); every other check runs, so a static mistake fails at parse time even beside templated fields."""
+    v = {k: (x.strip() if isinstance(x, str) else x) for k, x in values.items()}
+    v = {k: (None if x == "" else x) for k, x in v.items()}
+    unknown = set(v) - set(TrainingJobSpec.__dataclass_fields__)
+    if unknown:
+        raise _fail(sorted(unknown)[0], "unknown parameter")
+
+    def known(*names: str) -> bool:
+        return not templated.intersection(names)
+
+    if known("train_instance_type", "pool_id") and not v.get("train_instance_type") and not v.get("pool_id"):
+        raise _fail("train_instance_type", "required (a resource spec code such as 'modelarts.vm.cpu.2u')")
+    if known("train_instance_count"):
         count = v.get("train_instance_count")
         if count is None:
             raise _fail("train_instance_count", "required (an integer >= 1)")
@@ -101,8 +128,9 @@ class TrainingJobSpec:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise _fail("train_instance_count", "expected an integer >= 1", count)
         v["train_instance_count"] = count
-        if not v.get("output_path"):
-            raise _fail("output_path", "required (the OBS directory for the training output)")
+    if known("output_path") and not v.get("output_path"):
+        raise _fail("output_path", "required (the OBS directory for the training output)")
+    if known("inputs", "dataset_id", "dataset_version_id", "data_source"):
         given = [name for name in ("inputs", "dataset_id", "data_source") if v.get(name)]
         if v.get("dataset_version_id") and "dataset_id" not in given:
             raise _fail("dataset_version_id", "needs dataset_id (they always go together)")
@@ -112,75 +140,74 @@ class TrainingJobSpec:
                         f"{', '.join(given) if given else 'none'}")
         if v.get("dataset_id") and not v.get("dataset_version_id"):
             raise _fail("dataset_version_id", "required with dataset_id (they always go together)")
-        if v.get("data_source") is not None:
-            sources = v["data_source"]
-            if not isinstance(sources, list) or not sources or not all(isinstance(s, dict) for s in sources):
-                raise _fail("data_source", 'expected a non-empty list of {"type": "obs", "data_url": ...} or '
-                                           '{"type": "dataset", "dataset_id": ..., "dataset_version": ...}', sources)
-            normalised = []
-            for index, source in enumerate(sources):
-                if source.get("data_url"):
-                    normalised.append({**source, "type": source.get("type", "obs"),
-                                       "data_url": normalise_obs(source["data_url"], f"data_source[{index}].data_url")})
-                elif source.get("dataset_id") and source.get("dataset_version"):
-                    normalised.append({**source, "type": "dataset"})
-                else:
-                    raise _fail(f"data_source[{index}]", "expected data_url, or dataset_id with dataset_version",
-                                source)
-            v["data_source"] = normalised
-        if v.get("model_name"):
-            clash = [f for f in FRAMEWORK_FIELDS if v.get(f)]
-            if clash:
-                raise _fail(clash[0], "must not be set together with model_name (a built-in algorithm brings its "
-                                      "own code and engine)")
-            if v.get("user_image_url"):
-                raise _fail("user_image_url", "must not be set together with model_name")
-        elif v.get("user_image_url"):
-            if not v.get("user_command"):
-                raise _fail("user_command", "required with user_image_url (the container start command)")
-            clash = [f for f in ("framework_type", "framework_version") if v.get(f)]
-            if clash:
-                raise _fail(clash[0], "must not be set together with user_image_url (the image is the engine)")
-            if bool(v.get("code_dir")) != bool(v.get("boot_file")):
-                missing = "boot_file" if v.get("code_dir") else "code_dir"
-                raise _fail(missing, "code_dir and boot_file go together (the API takes both or neither)")
-        else:
-            if v.get("user_command"):
-                raise _fail("user_command", "only valid with user_image_url")
-            for name in FRAMEWORK_FIELDS:
-                if not v.get(name):
-                    raise _fail(name, "required for a framework job (or give model_name, or user_image_url + "
-                                      "user_command)")
-        for name in OBS_FIELDS:
-            if v.get(name):
-                v[name] = normalise_obs(v[name], name)
-        if v.get("code_dir") and v.get("boot_file"):
-            code_dir = v["code_dir"].rstrip("/") + "/"
-            if not v["boot_file"].startswith(code_dir) or v["boot_file"] == code_dir:
-                raise _fail("boot_file", f"expected a file inside code_dir {v['code_dir']!r}", v["boot_file"])
-            v["code_dir"] = code_dir
+    if known("data_source") and v.get("data_source") is not None:
+        v["data_source"] = _data_source(v["data_source"])
+    if known("model_name", "user_image_url"):
+        _check_kind(v, known)
+    for name in OBS_FIELDS:
+        if known(name) and v.get(name):
+            v[name] = normalise_obs(v[name], name)
+    if known("code_dir", "boot_file") and v.get("code_dir") and v.get("boot_file"):
+        code_dir = v["code_dir"].rstrip("/") + "/"
+        if not v["boot_file"].startswith(code_dir) or v["boot_file"] == code_dir:
+            raise _fail("boot_file", f"expected a file inside code_dir {v['code_dir']!r}", v["boot_file"])
+        v["code_dir"] = code_dir
+    if known("hyperparameters"):
         v["hyperparameters"] = normalise_hyperparameters(v.get("hyperparameters"))
-        if v.get("user_image_url"):  # a custom image gets them as environment variables
+        if known("user_image_url") and v.get("user_image_url"):  # a custom image gets them as environment variables
             for index, item in enumerate(v["hyperparameters"]):
                 if not ENV_NAME_RE.match(item["label"]):
                     raise _fail(f"hyperparameters[{index}].label", "expected an environment variable name for a "
                                 "custom image (letters, digits and '_', not starting with a digit)", item["label"])
-        description = v.get("job_description")
-        if description is not None and (not isinstance(description, str) or len(description) > 200):
-            raise _fail("job_description", "expected a string of at most 200 characters (ModelArts allows 256; "
-                                           "the rest carries the Airflow task identity)", description)
-        unknown = set(v) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise _fail(sorted(unknown)[0], "unknown parameter")
-        return cls(**v)
+    description = v.get("job_description")
+    if known("job_description") and description is not None and (
+            not isinstance(description, str) or len(description) > 200):
+        raise _fail("job_description", "expected a string of at most 200 characters (ModelArts allows 256; "
+                                       "the rest carries the Airflow task identity)", description)
+    return v
 
-    @property
-    def kind(self) -> str:
-        if self.model_name:
-            return "built-in"
-        if self.user_image_url:
-            return "custom-image"
-        return "framework"
+
+def _data_source(sources: Any) -> list[dict[str, Any]]:
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, dict) for s in sources):
+        raise _fail("data_source", 'expected a non-empty list of {"type": "obs", "data_url": ...} or '
+                                   '{"type": "dataset", "dataset_id": ..., "dataset_version": ...}', sources)
+    normalised = []
+    for index, source in enumerate(sources):
+        if source.get("data_url"):
+            normalised.append({**source, "type": source.get("type", "obs"),
+                               "data_url": normalise_obs(source["data_url"], f"data_source[{index}].data_url")})
+        elif source.get("dataset_id") and source.get("dataset_version"):
+            normalised.append({**source, "type": "dataset"})
+        else:
+            raise _fail(f"data_source[{index}]", "expected data_url, or dataset_id with dataset_version", source)
+    return normalised
+
+
+def _check_kind(v: dict[str, Any], known: Any) -> None:
+    """Built-in algorithm, custom image or framework job: which fields each needs and excludes."""
+    if v.get("model_name"):
+        clash = [f for f in FRAMEWORK_FIELDS if known(f) and v.get(f)]
+        if clash:
+            raise _fail(clash[0], "must not be set together with model_name (a built-in algorithm brings its "
+                                  "own code and engine)")
+        if v.get("user_image_url"):
+            raise _fail("user_image_url", "must not be set together with model_name")
+    elif v.get("user_image_url"):
+        if known("user_command") and not v.get("user_command"):
+            raise _fail("user_command", "required with user_image_url (the container start command)")
+        clash = [f for f in ("framework_type", "framework_version") if known(f) and v.get(f)]
+        if clash:
+            raise _fail(clash[0], "must not be set together with user_image_url (the image is the engine)")
+        if known("code_dir", "boot_file") and bool(v.get("code_dir")) != bool(v.get("boot_file")):
+            missing = "boot_file" if v.get("code_dir") else "code_dir"
+            raise _fail(missing, "code_dir and boot_file go together (the API takes both or neither)")
+    else:
+        if known("user_command") and v.get("user_command"):
+            raise _fail("user_command", "only valid with user_image_url")
+        for name in FRAMEWORK_FIELDS:
+            if known(name) and not v.get(name):
+                raise _fail(name, "required for a framework job (or give model_name, or user_image_url + "
+                                  "user_command)")
 
 
 def is_templated(value: Any) -> bool:

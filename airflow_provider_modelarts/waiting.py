@@ -3,29 +3,60 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
-from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsJobError
-from airflow_provider_modelarts.models import JobV2, JobVersion
+from airflow_provider_modelarts import task_state
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsJobError
+from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
+from airflow_provider_modelarts.task_state import TaskIdentity
 from airflow_provider_modelarts.watcher import JobWatcher, outcome_message
 
 EVENT_STATUSES = ("success", "failed", "stopped", "timeout", "error")
 
 
 def finish(watcher: JobWatcher, version: JobVersion | JobV2, *, failure_log_lines: int,
-           log: Any) -> JobVersion | JobV2:
-    """Return a completed version; otherwise put every worker's last log lines into the log and raise."""
-    if version.state.is_successful:
-        log.info("%s", outcome_message(version))
-        return version
+           log: Any, hint: str = "") -> JobVersion | JobV2:
+    """Return a completed version; otherwise put every worker's last log lines into the log (once) and raise
+    an error that points at them (and says how to train again: ``hint``)."""
+    watcher.concluded = True
     message = outcome_message(version)
+    if version.state.is_successful:
+        log.info("%s", message)
+        return version
     try:
         tail = watcher.failure_log(failure_log_lines)
     except ModelArtsApiError as err:
         tail = f"(could not read the training log: {err})"
-    if tail:
-        log.error("%s\n%s", message, tail)
-    raise ModelArtsJobError(message + ("\n" + tail[-4000:] if tail else ""))
+    log.error("%s\n%s", message, tail) if tail else log.error("%s", message)
+    raise ModelArtsJobError(message + (" — the last lines of each worker's log are above" if tail else "") + hint)
+
+
+@contextmanager
+def concluding(watcher: JobWatcher, context: Any) -> Generator[None, None, None]:
+    """Remove the saved log cursor when the wait is over: the job ended (:func:`finish` ran) or the task fails
+    for good. A deferral or reschedule keeps it, and so does an API or network error with a retry to come
+    (the retry reattaches to the same job and continues from it)."""
+    try:
+        yield
+    except Exception as err:
+        transient = isinstance(err, (ModelArtsApiError, OSError)) and not isinstance(err, ModelArtsAuthError)
+        if type(err).__name__ in ("TaskDeferred", "AirflowRescheduleException"):
+            raise
+        if watcher.concluded or not (transient and _retry_coming(context)):
+            watcher.forget()
+        raise
+    if watcher.concluded:
+        watcher.forget()
+
+
+def _retry_coming(context: Any) -> bool:
+    ti = context.get("ti") if context else None
+    try:
+        return int(ti.try_number) <= int(ti.max_tries)
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 #: "not running / cannot terminate in this phase": the job already ended
@@ -43,15 +74,26 @@ def stop_quietly(hook: Any, job_id: int | str, version_id: int | str | None, log
         log.info("Job %s / version %s already ended: %s", job_id, version_id, err.message)
 
 
+def stop_on_kill(hook: Any, ref: JobRef, identity: TaskIdentity | None, log: Any, *, in_trigger: bool) -> None:
+    """``on_kill`` in the worker: stop the job unless the task instance was cleared (see :mod:`.task_state`)."""
+    state = task_state.read_state_within(identity) if identity is not None else None
+    if not task_state.stops_job(state, in_trigger=in_trigger):
+        log.info("Task killed, but %s; job %s keeps running", task_state.describe(state), ref)
+        return
+    log.info("Task killed (%s): stopping job %s", task_state.describe(state), ref)
+    stop_quietly(hook, ref.job_id, ref.version_id, log)
+
+
 def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, failure_log_lines: int,
-         log: Any) -> JobVersion | JobV2:
+         log: Any, hint: str = "") -> JobVersion | JobV2:
     """Poll in this worker until the version ends (or the deadline passes: then stop it and fail)."""
     while True:
         version = watcher.poll()
         if version.state.is_terminal:
             watcher.tail()
-            return finish(watcher, version, failure_log_lines=failure_log_lines, log=log)
+            return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)
         if deadline is not None and time.time() >= deadline:
+            watcher.concluded = True
             stop_quietly(watcher.hook, watcher.job_id, watcher.version_id, log)
             raise ModelArtsJobError(f"max_run_time exceeded: stopped job_id={watcher.job_id} "
                                     f"version_id={watcher.version_id}")
@@ -59,7 +101,7 @@ def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, f
 
 
 def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, failure_log_lines: int,
-                        log: Any) -> JobVersion | JobV2:
+                        log: Any, hint: str = "") -> JobVersion | JobV2:
     """``execute_complete``: validate the trigger's event, then succeed or fail as ``wait`` would."""
     if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
         raise ModelArtsJobError(f"Invalid trigger event: {event!r}")
@@ -69,9 +111,10 @@ def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, fa
     if status == "error":
         raise ModelArtsJobError(f"Watching job_id={watcher.job_id} version_id={watcher.version_id} failed: "
                                 f"{event.get('message')}")
+    watcher.concluded = True
     if status == "timeout":
         stop_quietly(watcher.hook, watcher.job_id, watcher.version_id, log)
         raise ModelArtsJobError(f"max_run_time exceeded: stopped job_id={watcher.job_id} "
                                 f"version_id={watcher.version_id}")
     version = watcher.hook.get_job(watcher.job_id, watcher.version_id)
-    return finish(watcher, version, failure_log_lines=failure_log_lines, log=log)
+    return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_modelarts.adapters import for_ref, job_ref
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError
 from airflow_provider_modelarts.hooks import api_v1 as api
 from airflow_provider_modelarts.models import JobV2, JobVersion, LogCursor
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.cursor_store import CursorStore
 
 #: aom-log returns at most 500 lines per call (§2.10).
 PAGE_LINES = 500
@@ -45,11 +48,13 @@ class JobWatcher:
     :param print_log: tail the workers' logs into ``log``.
     :param cursor: where a previous watcher stopped (``LogCursor.to_json()``).
     :param log: where lines and transitions go (the task's or the trigger's logger).
+    :param store: where the cursor is saved between processes (:class:`~.cursor_store.CursorStore`); a cursor
+        saved there for this job wins over ``cursor`` (it is newer) once :meth:`restore` / :meth:`arestore` ran.
     """
 
     def __init__(self, hook: Any, job_id: int | str, version_id: int | str | None = None, *, print_log: bool = True,
                  cursor: dict[str, str] | None = None, last_status: int | str | None = None,
-                 log: logging.Logger | Any = None) -> None:
+                 log: logging.Logger | Any = None, store: CursorStore | None = None) -> None:
         self.hook = hook
         self.ref = job_ref(job_id, version_id)
         self.api = for_ref(hook, self.ref)
@@ -64,13 +69,37 @@ class JobWatcher:
         self.lines_emitted = 0
         self.unreadable: set[str] = set()
         self._warned: set[tuple[str, str | None]] = set()
+        self.store = store
+        #: the job ended (or was stopped) and the waiter has reported it: the saved cursor can go
+        self.concluded = False
+
+    # ------------------------------------------------------------------ the saved cursor
+    def _apply(self, saved: dict[str, Any] | None) -> None:
+        if saved:
+            self.cursor = LogCursor.from_json(saved.get("cursor"))
+            self.last_status = saved.get("last_status", self.last_status)
+
+    def restore(self) -> None:
+        """Continue from the cursor a previous process saved for this job (if any)."""
+        if self.store is not None:
+            self._apply(self.store.load())
+
+    async def arestore(self) -> None:
+        if self.store is not None:
+            self._apply(await self.store.aload())
+
+    def forget(self) -> None:
+        """The wait is over: remove the saved cursor."""
+        if self.store is not None:
+            self.store.delete()
 
     # ------------------------------------------------------------------ steps (transport-free)
     def _poll_steps(self) -> Steps:
         version = yield self.api.get(self.ref)
         self.last_job = version
         if version.state.code != self.last_status:
-            self.log.info("%s is %s", describe(version), version.state)
+            if not version.state.is_terminal:  # the end is reported after the last lines, by whoever waits
+                self.log.info("%s is %s", describe(version), version.state)
             self.last_status = version.state.code
         if self.print_log and version.state.started:  # queued: no log to read yet
             yield from self._tail_steps()
@@ -145,20 +174,30 @@ class JobWatcher:
         return await drive_async(self.hook.arun, steps)
 
     def poll(self) -> JobVersion:
-        """One status poll (and one round of log tailing)."""
-        return self._run(self._poll_steps())
+        """One status poll (and one round of log tailing); the cursor is saved when it moved."""
+        version = self._run(self._poll_steps())
+        if self.store is not None:
+            self.store.save(self.cursor.to_json(), self.last_status)
+        return version
 
     async def apoll(self) -> JobVersion:
-        return await self._arun(self._poll_steps())
+        version = await self._arun(self._poll_steps())
+        if self.store is not None:
+            await self.store.asave(self.cursor.to_json(), self.last_status)
+        return version
 
     def tail(self) -> None:
         """A final read after the job ended, for lines written since the last poll."""
         if self.print_log:
             self._run(self._tail_steps())
+            if self.store is not None:
+                self.store.save(self.cursor.to_json(), self.last_status)
 
     async def atail(self) -> None:
         if self.print_log:
             await self._arun(self._tail_steps())
+            if self.store is not None:
+                await self.store.asave(self.cursor.to_json(), self.last_status)
 
     def failure_log(self, lines: int) -> str:
         return self._run(self._failure_log_steps(lines))

@@ -74,11 +74,12 @@ with DAG(
 
     @task(multiple_outputs=False)
     def report_metrics(ti=None) -> dict[str, object]:
-        """Read the metrics the training wrote to the output path."""
-        result = ti.xcom_pull(task_ids="train")
+        """Read the metrics the training wrote to its output path (the sensor returns the finished job)."""
+        result = ti.xcom_pull(task_ids="wait")
         metrics = json.loads(obs_object(result["train_url"].rstrip("/") + "/metrics.json").read_text())
-        print(f"job {result['job_name']} {result['version_name']} (job_id={result['job_id']}): {metrics}")
-        return {**metrics, "job_id": result["job_id"], "version_id": result["version_id"],
-                "version_name": result["version_name"], "console_url": result["console_url"]}
+        print(f"job {result['job_name']} {result.get('version_name') or ''} (job_id={result['job_id']}) "
+              f"{result['status_name']} in {result['duration_seconds']} s: {metrics}")
+        return {**metrics, **{key: result.get(key) for key in ("job_id", "version_id", "version_name",
+                                                                "duration_seconds", "console_url")}}
 
     prepare_data() >> train >> wait >> report_metrics()

@@ -73,7 +73,7 @@ def main() -> int:
                           re.findall(r"\] (\[(?:job-[^\]]+|worker-\d+)\] .*?) \[airflow", log)]
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-        version = ModelArtsHook().get_job(train["job_id"], train["version_id"])
+        version = ModelArtsHook().get_job(train["job_id"], train.get("version_id"))
         print()
         print("== summary")
         print(f"   DAG run            modelarts_quickstart: {run.state}")

@@ -56,6 +56,39 @@ def _fresh_process_caches(monkeypatch):
     client_module._auth_failures.clear()
 
 
+class MemoryVariables:
+    """Airflow Variables for in-process tests (no task runtime to reach): what the cursor store writes."""
+
+    values: dict[str, object] = {}
+
+    @classmethod
+    def get(cls, key, default=None, deserialize_json=False, **_):
+        import json
+
+        value = cls.values.get(key, default)
+        return json.loads(value) if deserialize_json and isinstance(value, str) else value
+
+    @classmethod
+    def set(cls, key, value, serialize_json=False, **_):
+        import json
+
+        cls.values[key] = json.dumps(value) if serialize_json else value
+
+    @classmethod
+    def delete(cls, key):
+        cls.values.pop(key, None)
+
+
+@pytest.fixture(autouse=True)
+def memory_variables(monkeypatch):
+    """In-process tests keep saved log cursors in memory; the e2e tier uses Airflow's real Variables."""
+    from airflow_provider_modelarts import cursor_store
+
+    MemoryVariables.values = {}
+    monkeypatch.setattr(cursor_store, "variables", lambda: MemoryVariables)
+    return MemoryVariables
+
+
 @pytest.fixture
 def use_conn(emu, monkeypatch):
     """use_conn("password") points modelarts_default at the emulator with that auth mode (v1 API unless

@@ -23,6 +23,10 @@ class ModelArtsTrainingJobLink(BaseOperatorLink):
     name = "ModelArts Training Job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        # At the end of a try (Airflow 3 stores each link then) the running operator knows its job — or that
+        # there is none (a create that failed first): no XCom lookup, so no "XCom not found" error in the log.
+        if "modelarts_console_url" in vars(operator):
+            return operator.modelarts_console_url or ""
         return XCom.get_value(key=XCOM_KEY, ti_key=ti_key) or ""
 
     @staticmethod

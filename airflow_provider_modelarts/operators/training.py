@@ -13,13 +13,16 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
+from airflow_provider_modelarts.models import TrainingResult
 from airflow_provider_modelarts.spec import TrainingJobSpec, is_templated, validate_job_name
+from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
+    from airflow_provider_modelarts.watcher import JobWatcher
 
 SPEC_FIELDS = (
     "framework_type", "framework_version", "code_dir", "boot_file", "log_url", "hyperparameters", "output_path",
@@ -67,12 +70,16 @@ class CreateTrainingJobOperator(BaseOperator):
     :param max_run_time: stop the job and fail when it runs longer (seconds or timedelta).
     :param if_exists: when the job already exists and its latest version has ended: ``new_version``
         (default: the retry becomes V0002, V0003, …), ``reuse_completed`` (return a completed version instead of
-        retraining) or ``fail``. A running version started by this same task instance is always reattached;
-        one started by another run is never adopted.
+        retraining) or ``fail``. A running version started by this same task instance is always reattached
+        (after a crash, a retry or a clear); one started by another run is never adopted.
     :param failure_log_lines: how many last lines of each worker's log a failure pulls into the task log.
     :param api_version: ``v1`` (old-version jobs: job_id + version_id) or ``v2`` (new-version jobs: a job id);
         default: the connection's ``api_version`` extra (``v2`` when absent). On v2 a retry of a finished job
         is a new job named ``<job_name>-a2``, ``-a3``…; XCom carries ``job_id`` only.
+
+    Returns a :class:`~airflow_provider_modelarts.models.TrainingResult` as a dict (XCom ``return_value``).
+    Killing the task or marking it failed/success stops the job; clearing it does not (the next try
+    reattaches to the running job): see :mod:`airflow_provider_modelarts.task_state`.
     """
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "job_name", "modelarts_conn_id")
@@ -143,6 +150,9 @@ class CreateTrainingJobOperator(BaseOperator):
         self.failure_log_lines = failure_log_lines
         self.api_version = api_version
         self._ref: JobRef | None = None
+        self._identity: TaskIdentity | None = None
+        #: the console URL of this try's job, for the extra link at the end of the try (no job: no link)
+        self.modelarts_console_url: str | None = None
         if api_version not in (None, "v1", "v2"):
             raise ModelArtsConfigError(f"api_version: expected 'v1' or 'v2' (or None: the connection's), got "
                                        f"{api_version!r}")
@@ -154,8 +164,10 @@ class CreateTrainingJobOperator(BaseOperator):
             raise ModelArtsConfigError(f"max_run_time: expected seconds > 0, got {max_run_time!r}")
         if job_name is not None and not is_templated(job_name):
             validate_job_name(job_name)
-        if not any(is_templated(getattr(self, name)) for name in SPEC_FIELDS):
-            self.spec()  # static values: fail at DAG parse time, not at run time
+        # static values fail at DAG parse time; templated ones are checked after rendering (and then fail the
+        # task without retries: ModelArtsConfigError is an AirflowFailException)
+        TrainingJobSpec.check_static({name: getattr(self, name) for name in SPEC_FIELDS},
+                                     frozenset(name for name in SPEC_FIELDS if is_templated(getattr(self, name))))
 
     # ------------------------------------------------------------------ building the request
     def spec(self) -> TrainingJobSpec:
@@ -172,44 +184,50 @@ class CreateTrainingJobOperator(BaseOperator):
 
     # ------------------------------------------------------------------ Airflow entry points
     def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
-        return {
-            "job_id": job.job_id, "version_id": job.version_id, "job_name": job.job_name,
-            "version_name": job.version_name, "status_code": job.state.code,
-            "status_name": job.state.name, "train_url": job.train_url or self.spec().output_path,
-            "console_url": console_url(self.hook.config, job.job_id, job.version_id),
-        }
+        return TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id),
+                                 output_path=self.spec().output_path).to_dict()
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_modelarts import waiting
         from airflow_provider_modelarts.adapters import Naming, SubmitPolicy, for_version
-        from airflow_provider_modelarts.watcher import JobWatcher
 
         spec = self.spec()  # again, after templating, before any request
         api = for_version(self.hook, self.effective_api_version())
         naming = Naming.for_task(context["ti"], self.job_name, spec.job_description)
+        self._identity = TaskIdentity.of(context["ti"])
         job = api.submit(spec, naming, SubmitPolicy(self.if_exists, self.log))
         self._ref = job.ref
         for key, value in job.ref.ids().items():
             context["ti"].xcom_push(key=key, value=value)
-        url = api.console_url(self.hook.config, job.ref)
+        url = self.modelarts_console_url = api.console_url(self.hook.config, job.ref)
         ModelArtsTrainingJobLink.persist(context, url)
         self.log.info("ModelArts console: %s", url)
         if not self.wait:
             return self.result(self.hook.run(api.get(job.ref)))
-        watcher = JobWatcher(self.hook, job.job_id, job.version_id, print_log=self.print_log, log=self.log)
+        watcher = self._watcher(context, job.ref)
+        watcher.restore()  # a retry reattaching after a worker died continues the log where it stopped
         deadline = time.time() + self.max_run_time if self.max_run_time else None
-        if self.deferrable:
-            current = watcher.poll()
-            if current.state.is_terminal:  # finished before we could defer
-                watcher.tail()
-                return self.result(waiting.finish(watcher, current, failure_log_lines=self.failure_log_lines,
-                                                  log=self.log))
-            self._defer(watcher, deadline)
-        final = waiting.wait(watcher, poll_interval=self.poll_interval, deadline=deadline,
-                             failure_log_lines=self.failure_log_lines, log=self.log)
-        return self.result(final)
+        with waiting.concluding(watcher, context):
+            if self.deferrable:
+                current = watcher.poll()
+                if current.state.is_terminal:  # finished before we could defer
+                    watcher.tail()
+                    return self.result(waiting.finish(watcher, current, failure_log_lines=self.failure_log_lines,
+                                                      log=self.log))
+                self._defer(watcher, deadline)
+            final = waiting.wait(watcher, poll_interval=self.poll_interval, deadline=deadline,
+                                 failure_log_lines=self.failure_log_lines, log=self.log)
+            return self.result(final)
 
-    def _defer(self, watcher: Any, deadline: float | None) -> None:
+    def _watcher(self, context: Context, ref: JobRef, *, print_log: bool | None = None) -> JobWatcher:
+        from airflow_provider_modelarts.cursor_store import CursorStore
+        from airflow_provider_modelarts.watcher import JobWatcher
+
+        print_log = self.print_log if print_log is None else print_log
+        return JobWatcher(self.hook, ref.job_id, ref.version_id, print_log=print_log, log=self.log,
+                          store=CursorStore.for_task(context["ti"], ref) if self.print_log else None)
+
+    def _defer(self, watcher: JobWatcher, deadline: float | None) -> None:
         from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
         self.defer(
@@ -222,19 +240,22 @@ class CreateTrainingJobOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         from airflow_provider_modelarts import waiting
-        from airflow_provider_modelarts.watcher import JobWatcher
+        from airflow_provider_modelarts.adapters import job_ref
 
         event = event or {}
-        watcher = JobWatcher(self.hook, event.get("job_id", 0), event.get("version_id"), print_log=False,
-                             cursor=event.get("log_cursor"), log=self.log)
-        self._ref = watcher.ref
-        return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
-                                                       log=self.log))
+        self._identity = TaskIdentity.of(context["ti"])
+        self._ref = job_ref(event.get("job_id", 0), event.get("version_id"))
+        self.modelarts_console_url = console_url(self.hook.config, self._ref.job_id, self._ref.version_id)
+        watcher = self._watcher(context, self._ref, print_log=False)  # the trigger printed the lines
+        with waiting.concluding(watcher, context):
+            return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
+                                                           log=self.log))
 
     def on_kill(self) -> None:
-        """The task was killed while waiting in this worker: stop the remote job too."""
+        """The task was killed while waiting in this worker: stop the remote job — unless the task instance was
+        cleared (the next try reattaches to the job instead)."""
         if self._ref is None:
             return
         from airflow_provider_modelarts import waiting
 
-        waiting.stop_quietly(self.hook, self._ref.job_id, self._ref.version_id, self.log)
+        waiting.stop_on_kill(self.hook, self._ref, self._identity, self.log, in_trigger=False)

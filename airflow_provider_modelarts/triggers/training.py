@@ -14,10 +14,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 class TrainingJobTrigger(BaseTrigger):
     """Poll a job version with the async hook; tail its log into the trigger log; yield one event.
 
-    The event is a dict: ``status`` (``success`` | ``failed`` | ``stopped`` | ``timeout`` | ``error``),
-    ``job_id``, ``version_id``, ``status_code``, ``status_name``, ``message`` and ``log_cursor`` (where
-    tailing stopped, so the worker never prints a line twice). There is no attempt cap: it waits as long
-    as the job runs, unless ``deadline`` (epoch seconds, from ``max_run_time``) passes.
+    The event is a small dict: ``status`` (``success`` | ``failed`` | ``stopped`` | ``timeout`` | ``error``),
+    ``job_id``, ``version_id``, ``status_code``, ``status_name`` and ``message``. There is no attempt cap: it
+    waits as long as the job runs, unless ``deadline`` (epoch seconds, from ``max_run_time``) passes. The log
+    cursor is saved per task instance (:mod:`airflow_provider_modelarts.cursor_store`) after each poll that
+    printed lines, so a restarted triggerer prints no line twice.
 
     :param job_id: v1 job id, or the v2 training job id.
     :param version_id: v1 version id; None for a v2 job.
@@ -25,8 +26,9 @@ class TrainingJobTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param deadline: epoch seconds after which the event is ``timeout``.
     :param print_log: tail the workers' logs.
-    :param log_cursor: where tailing stopped before the deferral.
-    :param stop_on_kill: stop the version when the deferred task is killed (Airflow 3.3+).
+    :param log_cursor: where tailing stopped before the deferral (a newer saved cursor wins).
+    :param stop_on_kill: stop the job when a user marks the deferred task failed or success (Airflow 3.3+);
+        clearing the task never stops it.
     """
 
     def __init__(self, *, job_id: int | str, version_id: int | str | None = None,
@@ -58,19 +60,24 @@ class TrainingJobTrigger(BaseTrigger):
         )
 
     def _watcher(self) -> Any:
+        from airflow_provider_modelarts.cursor_store import CursorStore
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
         from airflow_provider_modelarts.watcher import JobWatcher
 
-        return JobWatcher(ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id), self.job_id, self.version_id,
-                          print_log=self.print_log, cursor=self.log_cursor, last_status=self.last_status,
-                          log=self.log)
+        watcher = JobWatcher(ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id), self.job_id, self.version_id,
+                             print_log=self.print_log, cursor=self.log_cursor, last_status=self.last_status,
+                             log=self.log)
+        if self.print_log:
+            watcher.store = CursorStore.for_task(getattr(self, "task_instance", None), watcher.ref)
+        return watcher
 
     def _event(self, status: str, watcher: Any, version: Any = None, message: str = "") -> TriggerEvent:
+        self.log.info("%s: %s%s", watcher.ref, status, f" ({message})" if message else "")
         return TriggerEvent({
             "status": status, "job_id": self.job_id, "version_id": self.version_id,
             "status_code": version.state.code if version else None,
             "status_name": version.state.name if version else None,
-            "message": message, "log_cursor": watcher.cursor.to_json(),
+            "message": message,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -82,6 +89,9 @@ class TrainingJobTrigger(BaseTrigger):
         # stays within one poll interval.
         delay = self.poll_interval * random.uniform(0.5, 1.0)
         try:
+            # a restarted triggerer continues from the cursor saved after the last printed line, not from the
+            # one in the kwargs (that is where the task deferred): no line is printed twice
+            await watcher.arestore()
             while True:
                 await asyncio.sleep(delay)
                 delay = self.poll_interval
@@ -97,14 +107,30 @@ class TrainingJobTrigger(BaseTrigger):
             yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
 
     async def on_kill(self) -> None:
-        """Airflow 3.3+: the user killed the deferred task — stop the remote version too."""
+        """Airflow 3.3+: a user acted on the deferred task. Marked failed/success: stop the job. Cleared: leave
+        it to the next try, which reattaches to it (:mod:`airflow_provider_modelarts.task_state`)."""
+        from asgiref.sync import sync_to_async
+
+        from airflow_provider_modelarts import task_state
         from airflow_provider_modelarts.exceptions import ModelArtsApiError
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
         if not self.stop_on_kill:
             return
+        identity = task_state.TaskIdentity.of(getattr(self, "task_instance", None))
+        state = None
+        if identity is not None:
+            try:
+                state = await asyncio.wait_for(sync_to_async(task_state.read_state)(identity),
+                                               task_state.STATE_TIMEOUT)
+            except Exception as err:
+                self.log.warning("Could not read the task's state (%s); stopping the job", err)
+        ref = f"job_id={self.job_id} version_id={self.version_id}"
+        if not task_state.stops_job(state, in_trigger=True):
+            self.log.info("Trigger cancelled: %s; %s keeps running", task_state.describe(state), ref)
+            return
         try:
             await ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id).astop_job(self.job_id, self.version_id)
-            self.log.info("Stopped ModelArts job_id=%s version_id=%s", self.job_id, self.version_id)
+            self.log.info("Trigger cancelled (%s): stopped ModelArts %s", task_state.describe(state), ref)
         except ModelArtsApiError as err:
-            self.log.warning("Could not stop job_id=%s version_id=%s: %s", self.job_id, self.version_id, err)
+            self.log.warning("Could not stop %s: %s", ref, err)

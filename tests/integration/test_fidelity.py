@@ -52,7 +52,7 @@ def test_unreadable_log_never_fails_the_trigger(emu, api, lines):  # noqa: F811
     emu.set_faults(f"{endpoint}=ModelArts.2822")
 
     async def first_event() -> dict:
-        trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result["version_id"], poll_interval=0.1)
+        trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"), poll_interval=0.1)
         async for event in trigger.run():
             return event.payload
         raise AssertionError("no event")
@@ -294,15 +294,17 @@ def test_v2_model_name_unknown_fails_before_any_write_and_says_what_to_use(emu, 
 
 
 # ---------------------------------------------------------------------------------------------- cosmetic items
-def test_v2_failure_excerpt_reads_oldest_first_and_sends_no_empty_base_line(emu, use_conn):
+def test_v2_failure_excerpt_reads_oldest_first_and_sends_no_empty_base_line(emu, use_conn, lines):  # noqa: F811
     """v2 order=desc answers newest first; the failure excerpt still reads like the log, and the latest-lines
     read leaves base_line out (as the SDK does) instead of sending it empty."""
     use_conn("aksk", api_version="v2")
     script = "import sys\nfor i in range(5):\n    print('step', i, flush=True)\nsys.exit(2)\n"
     emu.reset_stats()
     with pytest.raises(Exception) as err:
-        framework_op(emu, unique("v2desc"), script, wait=True, failure_log_lines=3).execute(ctx())
-    assert "step 2\nstep 3\nstep 4" in str(err.value)
+        framework_op(emu, unique("v2desc"), script, wait=True, failure_log_lines=3, print_log=False).execute(ctx())
+    assert "the last lines of each worker's log are above" in str(err.value)
+    text = "\n".join(lines())
+    assert text.count("--- last 3 lines of worker-0 ---") == 1 and "step 2\nstep 3\nstep 4" in text, text
     latest = [dict(r["query"]) for r in recorded(emu, "v2_aom_log") if dict(r["query"]).get("order") == "desc"]
     assert latest and all("base_line" not in q for q in latest)
 

@@ -39,7 +39,8 @@ def test_seed_examples_on_v2(conn, lines):  # noqa: F811
     name = unique("v2seed")
     ti = TaskInstanceStub()
     result = framework_op(conn, name, wait=True).execute(ctx(ti))
-    assert result["status_name"] == "Completed" and result["version_id"] is None
+    assert result["status_name"] == "Completed" and "version_id" not in result and "version_name" not in result
+    assert result["train_url"] == f"obs://bucket/{name}/out/" and result["status_code"] == "Completed"
     assert ti.xcoms["job_id"] == result["job_id"] and "version_id" not in ti.xcoms
     assert json.loads(conn.obs_path(f"/bucket/{name}/out/metrics-0.json").read_text())["lr"] == 0.2
     assert any("] done" in m for m in lines())
@@ -78,7 +79,8 @@ def test_failure_logs_and_retry_as_a_new_attempt(conn, lines):  # noqa: F811
     with pytest.raises(ModelArtsJobError) as err:
         framework_op(conn, unique("v2fail"), TRAIN_FAIL, wait=True, print_log=False, failure_log_lines=3).execute(
             ctx())
-    assert "Traceback: something broke in the training loop" in str(err.value)
+    assert "ended Failed: worker-0 exited with code 3" in str(err.value)
+    assert "\n".join(lines()).count("Traceback: something broke in the training loop") == 1
 
 
 def test_reattach_and_foreign_jobs(conn, lines):  # noqa: F811

@@ -1,0 +1,108 @@
+"""Where a task instance's log cursor lives between processes, so every training log line reaches its log once.
+
+A wait moves between processes: a reschedule sensor's pokes, a deferral to the triggerer, a triggerer that is
+restarted (the trigger starts again from its kwargs), a worker that dies during ``wait=True`` (the retry
+reattaches). Each of them resumes from the cursor saved here — an Airflow Variable per task instance, written
+after each poll that printed lines, deleted when the wait ends. A saved cursor belongs to one job: a cursor of
+another job (an earlier run of the same task instance) is ignored and overwritten.
+
+A line is printed and then its cursor saved; only a process killed between the two (a window of one
+request) can print a line a second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from airflow_provider_modelarts.task_state import TaskIdentity
+
+PREFIX = "modelarts_log_cursor"
+#: Airflow's Variable key column holds 250 characters
+MAX_KEY = 250
+
+log = logging.getLogger(__name__)
+
+
+def variables() -> Any:
+    """Airflow's ``Variable`` (the Task SDK's on Airflow 3, the model on Airflow 2)."""
+    from airflow.providers.common.compat.sdk import Variable
+
+    return Variable
+
+
+class CursorStore:
+    """The saved cursor of one task instance's wait on one job.
+
+    :param identity: the task instance.
+    :param job: the job it watches (``str(JobRef)``).
+    """
+
+    def __init__(self, identity: TaskIdentity, job: str) -> None:
+        self.identity = identity
+        self.job = job
+        name = f"{PREFIX}__{identity.dag_id}__{identity.task_id}__{identity.run_id}__{identity.map_index}"
+        if len(name) > MAX_KEY:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+            name = f"{PREFIX}__{identity.dag_id[:100]}__{identity.task_id[:100]}__{digest}"[:MAX_KEY]
+        self.key = name
+        self._saved: str | None = None
+
+    @classmethod
+    def for_task(cls, ti: Any, job: Any) -> CursorStore | None:
+        identity = TaskIdentity.of(ti)
+        return cls(identity, str(job)) if identity is not None else None
+
+    # ------------------------------------------------------------------ sync
+    def load(self) -> dict[str, Any] | None:
+        """``{"cursor": {...}, "last_status": ...}`` saved for this job, or None."""
+        Variable = variables()  # noqa: N806
+        try:
+            try:
+                value = Variable.get(self.key, default_var=None, deserialize_json=True)
+            except TypeError:  # Airflow 3: ``default`` instead of ``default_var``
+                value = Variable.get(self.key, default=None, deserialize_json=True)
+        except Exception as err:  # a cursor is a convenience: never fail a wait over it
+            log.warning("Could not read the saved log cursor %s: %s", self.key, err)
+            return None
+        if not isinstance(value, dict) or value.get("job") != self.job:
+            return None
+        self._saved = _fingerprint(value)
+        return value
+
+    def save(self, cursor: dict[str, str], last_status: Any) -> None:
+        value = {"job": self.job, "cursor": cursor, "last_status": last_status}
+        if _fingerprint(value) == self._saved:
+            return
+        try:
+            variables().set(self.key, value, serialize_json=True)
+            self._saved = _fingerprint(value)
+        except Exception as err:
+            log.warning("Could not save the log cursor %s: %s", self.key, err)
+
+    def delete(self) -> None:
+        try:
+            variables().delete(self.key)
+        except Exception as err:
+            log.warning("Could not delete the saved log cursor %s: %s", self.key, err)
+        self._saved = None
+
+    # ------------------------------------------------------------------ async (the triggerer)
+    async def aload(self) -> dict[str, Any] | None:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.load)()
+
+    async def asave(self, cursor: dict[str, str], last_status: Any) -> None:
+        from asgiref.sync import sync_to_async
+
+        value = {"job": self.job, "cursor": cursor, "last_status": last_status}
+        if _fingerprint(value) != self._saved:
+            await sync_to_async(self.save)(cursor, last_status)
+
+
+def _fingerprint(value: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
