@@ -75,7 +75,7 @@ with DAG(
     @task(multiple_outputs=False)
     def report_metrics(ti=None) -> dict[str, object]:
         """Read the metrics the training wrote to its output path (the sensor returns the finished job)."""
-        result = ti.xcom_pull(task_ids="wait")
+        result = ti.xcom_pull(task_ids="wait_for_training")
         metrics = json.loads(obs_object(result["train_url"].rstrip("/") + "/metrics.json").read_text())
         print(f"job {result['job_name']} {result.get('version_name') or ''} (job_id={result['job_id']}) "
               f"{result['status_name']} in {result['duration_seconds']} s: {metrics}")

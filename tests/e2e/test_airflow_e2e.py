@@ -25,7 +25,8 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill", "e2e_reschedule")
+DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill", "e2e_reschedule",
+           "e2e_rerun_operator", "e2e_rerun_sync", "e2e_rerun_sensor", "e2e_triggerer_restart", "e2e_sensor_failure", "e2e_config_error")
 
 
 def _free_port() -> int:
@@ -43,10 +44,23 @@ class Airflow:
     def start(self) -> None:
         subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, check=True, capture_output=True, timeout=300)
         for name in COMPONENTS:
-            args = [AIRFLOW, name] + (["--port", str(self.port)] if name == "api-server" else [])
-            log = (self.home / f"{name}.out").open("wb")
-            self.processes[name] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            self.start_component(name)
+
+    def start_component(self, name: str) -> None:
+        args = [AIRFLOW, name] + (["--port", str(self.port)] if name == "api-server" else [])
+        log = (self.home / f"{name}.out").open("ab")
+        self.processes[name] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def stop_component(self, name: str, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+        """Stop one component the way an operator does (``kill <pid>``) and wait until it has exited."""
+        proc = self.processes[name]
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
     def stop(self) -> None:
         for proc in self.processes.values():
@@ -243,3 +257,119 @@ def test_no_secret_in_airflow_logs(stack):
             leaks += [(str(path), s[:4] + "…") for s in secrets if s in text]
     assert list(airflow.home.joinpath("logs").rglob("*.log")), "no logs were written"
     assert leaks == []
+
+
+# ---------------------------------------------------------------------------------------------- re-runs (#11)
+def _deferred_with_job(airflow: Airflow, dag_id: str, run_id: str, task_id: str, lines: int = 3,
+                       state: str = "deferred") -> None:
+    """Wait until the task is deferred (or ``state``) and its job has printed some lines into the task log."""
+    def ready() -> bool:
+        if airflow.ti(dag_id, run_id, task_id)["state"] != state:
+            return False
+        text = "".join(airflow.task_logs(dag_id, run_id, task_id).values())
+        return len(set(re.findall(r"rerun-line-\d{3}", text))) >= lines
+    airflow.wait_for(f"{dag_id}.{task_id} to be deferred with its job running", ready, 150, interval=0.5)
+
+
+def _clear(airflow: Airflow, dag_id: str, run_id: str, task_id: str) -> None:
+    airflow.api("POST", f"/dags/{dag_id}/clearTaskInstances", {
+        "dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
+        "reset_dag_runs": True})
+
+
+def _remote_state(airflow: Airflow, emu, job_id, version_id=None) -> str:
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
+    try:
+        return ModelArtsHook().get_job(job_id, version_id).state.name
+    finally:
+        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
+
+
+def _ids(airflow: Airflow, dag_id: str, run_id: str) -> tuple:
+    job_id = airflow.xcom(dag_id, run_id, "train", "job_id")
+    return job_id, (airflow.xcom(dag_id, run_id, "train", "version_id") if airflow.api_version == "v1" else None)
+
+
+def _line_counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in re.findall(r"rerun-line-\d{3}", text):
+        counts[line] = counts.get(line, 0) + 1
+    return counts
+
+
+COMPLETED = {"v1": "JOBSTAT_COMPLETED", "v2": "Completed"}
+STOPPED = {"v1": "JOBSTAT_KILLED", "v2": "Terminated"}
+
+
+@pytest.mark.parametrize("dag_id, state", [("e2e_rerun_operator", "deferred"), ("e2e_rerun_sync", "running")])
+def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(stack, dag_id, state):
+    airflow, emu = stack
+    run_id = airflow.trigger(dag_id)
+    _deferred_with_job(airflow, dag_id, run_id, "train", state=state)
+    ids = _ids(airflow, dag_id, run_id)
+    _clear(airflow, dag_id, run_id, "train")
+    assert _wait_run(airflow, dag_id, run_id) == "success", airflow.task_logs(dag_id, run_id, "train")
+    ti = airflow.ti(dag_id, run_id, "train")
+    result = airflow.xcom(dag_id, run_id, "train", "return_value")
+    assert ti["try_number"] == 2 and result["status_name"] == COMPLETED[airflow.api_version]
+    assert (result["job_id"], result.get("version_id")) == ids  # the same job: nothing new was created
+    assert _remote_state(airflow, emu, *ids) == COMPLETED[airflow.api_version]
+    logs = airflow.task_logs(dag_id, run_id, "train")
+    assert "Reattaching to" in "".join(t for n, t in logs.items() if n.startswith("attempt=2"))
+
+
+def test_clearing_a_deferred_sensor_keeps_the_job_and_its_rerun_sees_it_complete(stack):
+    airflow, emu = stack
+    run_id = airflow.trigger("e2e_rerun_sensor")
+    _deferred_with_job(airflow, "e2e_rerun_sensor", run_id, "wait")
+    ids = _ids(airflow, "e2e_rerun_sensor", run_id)
+    _clear(airflow, "e2e_rerun_sensor", run_id, "wait")
+    assert _wait_run(airflow, "e2e_rerun_sensor", run_id) == "success"
+    assert airflow.ti("e2e_rerun_sensor", run_id, "wait")["try_number"] == 2
+    result = airflow.xcom("e2e_rerun_sensor", run_id, "wait", "return_value")  # the sensor returns the job too
+    assert (result["job_id"], result.get("version_id")) == ids
+    assert result["status_name"] == COMPLETED[airflow.api_version] and result["train_url"].startswith("obs://")
+    assert _remote_state(airflow, emu, *ids) == COMPLETED[airflow.api_version]
+
+
+def test_marking_a_deferred_operator_failed_stops_its_job(stack):
+    airflow, emu = stack
+    run_id = airflow.trigger("e2e_rerun_operator")
+    _deferred_with_job(airflow, "e2e_rerun_operator", run_id, "train")
+    ids = _ids(airflow, "e2e_rerun_operator", run_id)
+    airflow.api("PATCH", f"/dags/e2e_rerun_operator/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
+    airflow.wait_for("the remote job to be stopped",
+                     lambda: _remote_state(airflow, emu, *ids) == STOPPED[airflow.api_version], 60)
+
+
+def test_triggerer_restart_prints_every_training_line_once(stack):
+    airflow, _ = stack
+    run_id = airflow.trigger("e2e_triggerer_restart")
+    _deferred_with_job(airflow, "e2e_triggerer_restart", run_id, "train", lines=8)
+    airflow.stop_component("triggerer")
+    time.sleep(2)  # lines keep coming while no triggerer runs
+    airflow.start_component("triggerer")
+    assert _wait_run(airflow, "e2e_triggerer_restart", run_id, timeout=240) == "success"
+    logs = airflow.task_logs("e2e_triggerer_restart", run_id, "train")
+    trigger_logs = [n for n in logs if ".trigger." in n]
+    counts = _line_counts("".join(logs.values()))
+    assert len(trigger_logs) >= 2, f"the trigger ran in one triggerer only: {list(logs)}"
+    assert counts == {f"rerun-line-{i:03d}": 1 for i in range(60)}, \
+        {k: v for k, v in counts.items() if v != 1} or sorted(counts)
+
+
+def test_failed_training_and_config_errors_say_what_to_do(stack):
+    airflow, _ = stack
+    failing = airflow.trigger("e2e_sensor_failure")
+    config = airflow.trigger("e2e_config_error")
+    assert _wait_run(airflow, "e2e_sensor_failure", failing) == "failed"
+    sensor_log = "".join(airflow.task_logs("e2e_sensor_failure", failing, "wait").values())
+    assert "To retrain, clear the task that created the job" in sensor_log
+    assert "wait=True, deferrable=True" in sensor_log
+    assert _wait_run(airflow, "e2e_config_error", config) == "failed"
+    ti = airflow.ti("e2e_config_error", config, "train")
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), ti  # retries=3, none used
+    text = "".join(airflow.task_logs("e2e_config_error", config, "train").values())
+    assert "train_instance_count: expected an integer >= 1, got 0" in text

@@ -1,0 +1,78 @@
+"""What users do to running training tasks: clear them, mark them failed, restart the triggerer, retry after a
+failed job, render a bad value. Each DAG trains a job that prints numbered lines ``rerun-line-NNN``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from _storage import obs_object  # example_dags/_storage.py, copied beside this file
+from airflow.sdk import DAG, task
+
+from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
+from airflow_provider_modelarts.sensors.training import TrainingJobSensor
+
+BUCKET = "/modelarts-demo/e2e-rerun"
+SCRIPT = """
+import argparse, sys, time
+p = argparse.ArgumentParser()
+p.add_argument("--lines", type=int, default=40); p.add_argument("--exit_code", type=int, default=0)
+a, _ = p.parse_known_args()
+for i in range(a.lines):
+    print("rerun-line-%03d" % i, flush=True)
+    time.sleep(0.5)
+sys.exit(a.exit_code)
+"""
+
+
+@task
+def upload() -> None:
+    target = obs_object(f"{BUCKET}/code/train.py")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(SCRIPT)
+    data = obs_object(f"{BUCKET}/data/x.csv")
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("1,1\n")
+
+
+def training(dag_id: str, lines: int = 40, exit_code: int = 0, **kwargs) -> CreateTrainingJobOperator:
+    kwargs.setdefault("train_instance_count", 1)
+    return CreateTrainingJobOperator(
+        task_id="train", framework_type="PyTorch", framework_version="PyTorch-1.0.0-python3.6",
+        code_dir=f"{BUCKET}/code/", boot_file=f"{BUCKET}/code/train.py", inputs=f"{BUCKET}/data/",
+        output_path=f"{BUCKET}/out/{dag_id}/", train_instance_type="modelarts.vm.cpu.2u",
+        hyperparameters={"lines": lines, "exit_code": exit_code}, **kwargs)
+
+
+def dag(dag_id: str, **kwargs) -> DAG:
+    return DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, **kwargs)
+
+
+# clear it while deferred: the next try reattaches and completes; mark it failed: the job stops
+with dag("e2e_rerun_operator"):
+    upload() >> training("e2e_rerun_operator", wait=True, deferrable=True, poll_interval=2)
+
+# the same waiting in the worker: clearing it kills the running try, whose on_kill must leave the job alone
+with dag("e2e_rerun_sync"):
+    upload() >> training("e2e_rerun_sync", wait=True, deferrable=False, poll_interval=2)
+
+# clear the deferred sensor: the job keeps running (the sensor did not create it), the next try sees it complete
+with dag("e2e_rerun_sensor"):
+    upload() >> training("e2e_rerun_sensor") >> TrainingJobSensor(
+        task_id="wait", job_id="{{ ti.xcom_pull(task_ids='train', key='job_id') }}",
+        version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}", deferrable=True, poll_interval=2)
+
+# the triggerer is restarted while it tails this job's log: each line reaches the task log once
+with dag("e2e_triggerer_restart"):
+    upload() >> training("e2e_triggerer_restart", lines=60, wait=True, deferrable=True, poll_interval=2)
+
+# wait=False + sensor, and the training fails: the sensor's error says how to train again
+with dag("e2e_sensor_failure"):
+    upload() >> training("e2e_sensor_failure", lines=3, exit_code=3) >> TrainingJobSensor(
+        task_id="wait", job_id="{{ ti.xcom_pull(task_ids='train', key='job_id') }}",
+        version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}", deferrable=True, poll_interval=2,
+        retries=1, retry_delay=timedelta(seconds=1))
+
+# a value that renders wrong is a configuration error: the task fails once, its retries are not used
+with dag("e2e_config_error", params={"count": 0}):
+    training("e2e_config_error", train_instance_count="{{ params.count }}", retries=3,
+             retry_delay=timedelta(seconds=1))

@@ -1,0 +1,127 @@
+"""Re-runs against the emulator, in process: a worker that dies mid-wait, a trigger restarted mid-job, and
+``on_kill`` after a clear versus after mark-failed (both APIs). The same behaviours through a real scheduler and
+triggerer are in tests/e2e."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from helpers import unique
+from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, lines  # noqa: F401
+
+from airflow_provider_modelarts import task_state, waiting
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
+
+TICKS = "import time\nfor i in range({n}):\n    print('tick-%03d' % i, flush=True)\n    time.sleep({delay})\n"
+STOPPED = {"v1": "JOBSTAT_KILLED", "v2": "Terminated"}
+
+
+@pytest.fixture(params=["v1", "v2"])
+def api(request, emu, use_conn):
+    use_conn("aksk", api_version=request.param, retry_backoff=0.05, retry_max_delay=0.2)
+    return request.param
+
+
+def ticks(messages: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in re.findall(r"\] (tick-\d{3})", "\n".join(messages)):
+        counts[line] = counts.get(line, 0) + 1
+    return counts
+
+
+class Died(BaseException):
+    """A worker killed mid-wait (SIGKILL: no handler runs, nothing is cleaned up)."""
+
+
+def test_a_retry_after_the_worker_died_continues_the_log_where_it_stopped(emu, api, lines, monkeypatch):  # noqa: F811
+    name = unique("died")
+    ti = TaskInstanceStub()
+    ti.max_tries = 2
+    polls = {"n": 0}
+    real_sleep = waiting.time.sleep
+
+    def sleep_then_die(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 5:
+            raise Died()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(waiting.time, "sleep", sleep_then_die)
+    op = framework_op(emu, name, TICKS.format(n=30, delay=0.05), wait=True, poll_interval=0.3)
+    with pytest.raises(Died):
+        op.execute(ctx(ti))
+    before = ticks(lines())
+    assert before and len(before) < 30, before  # it died mid-job, with some lines printed
+    monkeypatch.setattr(waiting.time, "sleep", real_sleep)
+    ti.try_number = 2
+    result = framework_op(emu, name, TICKS.format(n=30, delay=0.05), wait=True).execute(ctx(ti))
+    assert result["outcome"] == "success"
+    after = ticks(lines())
+    assert after == {f"tick-{i:03d}": 1 for i in range(30)}, {k: v for k, v in after.items() if v != 1}
+    assert any("Reattaching to" in m for m in lines())
+
+
+def test_a_restarted_trigger_prints_no_line_twice(emu, api, lines):  # noqa: F811
+    name = unique("trigrestart")
+    ti = TaskInstanceStub()
+    result = framework_op(emu, name, TICKS.format(n=40, delay=0.05)).execute(ctx(ti))  # wait=False
+    kwargs = {"job_id": result["job_id"], "version_id": result.get("version_id"), "poll_interval": 0.2}
+
+    async def run_for(seconds: float | None) -> dict | None:
+        trigger = TrainingJobTrigger(**kwargs)
+        trigger.task_instance = ti  # what the triggerer sets
+        try:
+            async with asyncio.timeout(seconds):
+                async for event in trigger.run():
+                    return event.payload
+        except TimeoutError:  # the triggerer stopped: the trigger task is cancelled mid-wait
+            return None
+
+    assert asyncio.run(run_for(1.0)) is None
+    first = ticks(lines())
+    assert first and len(first) < 40, first
+    event = asyncio.run(run_for(None))  # a new triggerer starts the same trigger from its kwargs
+    assert event["status"] == "success"
+    counts = ticks(lines())
+    assert counts == {f"tick-{i:03d}": 1 for i in range(40)}, {k: v for k, v in counts.items() if v != 1}
+
+
+@pytest.mark.parametrize("state, stops", [("restarting", False), ("failed", True), ("success", True)])
+def test_worker_on_kill_stops_the_job_only_when_the_task_ended(emu, api, monkeypatch, state, stops):
+    name = unique("onkill")
+    ti = TaskInstanceStub()
+    op = framework_op(emu, name, TICKS.format(n=200, delay=0.1))
+    result = op.execute(ctx(ti))
+    monkeypatch.setattr(task_state, "read_state", lambda identity: state)
+    op.on_kill()
+    hook = ModelArtsHook()
+    job = hook.get_job(result["job_id"], result.get("version_id"))
+    if stops:
+        assert job.state.name == STOPPED[api] or not job.state.is_successful
+        assert job.state.is_terminal or job.state.name in ("JOBSTAT_KILLING", "Terminating")
+    else:
+        assert not job.state.is_terminal, job.state
+        hook.stop_job(result["job_id"], result.get("version_id"))
+
+
+@pytest.mark.parametrize("state, stops", [("none", False), ("running", False), ("deferred", False),
+                                          ("failed", True)])
+def test_trigger_on_kill_spares_the_job_of_a_cleared_task(emu, api, monkeypatch, state, stops):
+    name = unique("trigkill")
+    ti = TaskInstanceStub()
+    result = framework_op(emu, name, TICKS.format(n=200, delay=0.1)).execute(ctx(ti))
+    trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"))
+    trigger.task_instance = ti
+    seen = []
+    monkeypatch.setattr(task_state, "read_state", lambda identity: seen.append(identity) or state)
+    asyncio.run(trigger.on_kill())
+    assert seen == [task_state.TaskIdentity("dag", "train", ti.run_id, -1)]
+    hook = ModelArtsHook()
+    job = hook.get_job(result["job_id"], result.get("version_id"))
+    assert job.state.is_terminal or job.state.name in ("JOBSTAT_KILLING", "Terminating") if stops else \
+        not job.state.is_terminal
+    if not stops:
+        hook.stop_job(result["job_id"], result.get("version_id"))
