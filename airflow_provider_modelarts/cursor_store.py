@@ -48,6 +48,13 @@ class CursorStore:
             name = f"{PREFIX}__{identity.dag_id[:100]}__{identity.task_id[:100]}__{digest}"[:MAX_KEY]
         self.key = name
         self._saved: str | None = None
+        self._failed = False  # Variables unreachable: warned once, then the wait goes on without saving
+
+    def _warn(self, action: str, err: Exception) -> None:
+        if not self._failed:
+            log.warning("Could not %s the saved log cursor %s (%s); a restart of this wait may repeat lines",
+                        action, self.key, err)
+        self._failed = True
 
     @classmethod
     def for_task(cls, ti: Any, job: Any) -> CursorStore | None:
@@ -57,6 +64,8 @@ class CursorStore:
     # ------------------------------------------------------------------ sync
     def load(self) -> dict[str, Any] | None:
         """``{"cursor": {...}, "last_status": ...}`` saved for this job, or None."""
+        if self._failed:
+            return None
         Variable = variables()  # noqa: N806
         try:
             try:
@@ -64,7 +73,7 @@ class CursorStore:
             except TypeError:  # Airflow 3: ``default`` instead of ``default_var``
                 value = Variable.get(self.key, default=None, deserialize_json=True)
         except Exception as err:  # a cursor is a convenience: never fail a wait over it
-            log.warning("Could not read the saved log cursor %s: %s", self.key, err)
+            self._warn("read", err)
             return None
         if not isinstance(value, dict) or value.get("job") != self.job:
             return None
@@ -73,19 +82,21 @@ class CursorStore:
 
     def save(self, cursor: dict[str, str], last_status: Any) -> None:
         value = {"job": self.job, "cursor": cursor, "last_status": last_status}
-        if _fingerprint(value) == self._saved:
+        if self._failed or _fingerprint(value) == self._saved:
             return
         try:
             variables().set(self.key, value, serialize_json=True)
             self._saved = _fingerprint(value)
         except Exception as err:
-            log.warning("Could not save the log cursor %s: %s", self.key, err)
+            self._warn("save", err)
 
     def delete(self) -> None:
+        if self._failed:
+            return
         try:
             variables().delete(self.key)
         except Exception as err:
-            log.warning("Could not delete the saved log cursor %s: %s", self.key, err)
+            self._warn("delete", err)
         self._saved = None
 
     # ------------------------------------------------------------------ async (the triggerer)
@@ -98,7 +109,7 @@ class CursorStore:
         from asgiref.sync import sync_to_async
 
         value = {"job": self.job, "cursor": cursor, "last_status": last_status}
-        if _fingerprint(value) != self._saved:
+        if not self._failed and _fingerprint(value) != self._saved:
             await sync_to_async(self.save)(cursor, last_status)
 
 

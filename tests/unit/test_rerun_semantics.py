@@ -123,3 +123,26 @@ def test_cursor_key_fits_airflows_variable_column():
     long = TaskIdentity("d" * 200, "t" * 200, "r" * 200, 3)
     assert len(CursorStore(long, "x").key) <= 250
     assert CursorStore(long, "x").key != CursorStore(TaskIdentity("d" * 200, "t" * 200, "r" * 200, 4), "x").key
+
+
+def test_unreachable_variables_never_fail_a_wait_and_warn_once(monkeypatch, caplog):
+    from airflow_provider_modelarts import cursor_store
+
+    calls = []
+
+    class Broken:
+        @classmethod
+        def get(cls, *a, **k):
+            calls.append("get")
+            raise RuntimeError("no task runtime")
+
+        set = delete = get
+
+    monkeypatch.setattr(cursor_store, "variables", lambda: Broken)
+    store = CursorStore(TaskIdentity("d", "t", "r"), "job")
+    assert store.load() is None
+    store.save({"w": "1"}, 8)
+    store.save({"w": "2"}, 8)
+    store.delete()
+    assert calls == ["get"]  # after the first failure the wait goes on without the store
+    assert sum("Could not read the saved log cursor" in r.getMessage() for r in caplog.records) == 1
