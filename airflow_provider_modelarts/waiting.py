@@ -15,6 +15,34 @@ from airflow_provider_modelarts.watcher import JobWatcher, outcome_message
 
 EVENT_STATUSES = ("success", "failed", "stopped", "timeout", "error")
 
+#: why a wait ran out of time (the trigger's ``deadline_reason``): the operator's ``max_run_time``, Airflow's
+#: ``execution_timeout``, or a sensor's ``timeout``
+DEADLINE_REASONS = ("max_run_time", "execution_timeout", "timeout")
+
+
+def deadline_for(context: Any, limits: dict[str, float | None]) -> tuple[float | None, str]:
+    """The earliest of ``{reason: seconds from the try's start}``, as (epoch seconds, reason)."""
+    ti = context.get("ti") if context else None
+    started = getattr(ti, "start_date", None)
+    start = started.timestamp() if started is not None else time.time()
+    candidates = [(start + float(seconds), reason) for reason, seconds in limits.items() if seconds]
+    return min(candidates) if candidates else (None, "max_run_time")
+
+
+def out_of_time(hook: Any, ref: JobRef, reason: str, log: Any, *, stop: bool = True) -> Exception:
+    """Stop the job (``stop``) and return the error the task fails with: a sensor's ``timeout`` fails without
+    retries (as Airflow's sensors do); ``execution_timeout`` is Airflow's task timeout; ``max_run_time`` ours."""
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout
+
+    if stop:
+        stop_quietly(hook, ref.job_id, ref.version_id, log)
+    what = f"stopped job {ref}" if stop else f"job {ref} is still running (this sensor did not create it)"
+    if reason == "timeout":
+        return AirflowSensorTimeout(f"Sensor timeout passed: {what}")
+    if reason == "execution_timeout":
+        return AirflowTaskTimeout(f"execution_timeout passed while waiting: {what}")
+    return ModelArtsJobError(f"max_run_time exceeded: {what}")
+
 
 def finish(watcher: JobWatcher, version: JobVersion | JobV2, *, failure_log_lines: int,
            log: Any, hint: str = "") -> JobVersion | JobV2:
@@ -86,7 +114,8 @@ def stop_on_kill(hook: Any, ref: JobRef, identity: TaskIdentity | None, log: Any
 
 def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, failure_log_lines: int,
          log: Any, hint: str = "") -> JobVersion | JobV2:
-    """Poll in this worker until the version ends (or the deadline passes: then stop it and fail)."""
+    """Poll in this worker until the version ends (or ``max_run_time`` passes: then stop it and fail; Airflow
+    enforces ``execution_timeout`` here and calls ``on_kill``)."""
     while True:
         version = watcher.poll()
         if version.state.is_terminal:
@@ -94,15 +123,14 @@ def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, f
             return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)
         if deadline is not None and time.time() >= deadline:
             watcher.concluded = True
-            stop_quietly(watcher.hook, watcher.job_id, watcher.version_id, log)
-            raise ModelArtsJobError(f"max_run_time exceeded: stopped job_id={watcher.job_id} "
-                                    f"version_id={watcher.version_id}")
+            raise out_of_time(watcher.hook, watcher.ref, "max_run_time", log)
         time.sleep(poll_interval)
 
 
 def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, failure_log_lines: int,
-                        log: Any, hint: str = "") -> JobVersion | JobV2:
-    """``execute_complete``: validate the trigger's event, then succeed or fail as ``wait`` would."""
+                        log: Any, hint: str = "", stop_on_timeout: bool = True) -> JobVersion | JobV2:
+    """``execute_complete``: validate the trigger's event, then succeed or fail as ``wait`` would. A
+    ``timeout`` event stops the job (unless ``stop_on_timeout`` is False and the reason is a sensor timeout)."""
     if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
         raise ModelArtsJobError(f"Invalid trigger event: {event!r}")
     if str(event.get("job_id")) != str(watcher.job_id) or str(event.get("version_id")) != str(watcher.version_id):
@@ -113,8 +141,7 @@ def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, fa
                                 f"{event.get('message')}")
     watcher.concluded = True
     if status == "timeout":
-        stop_quietly(watcher.hook, watcher.job_id, watcher.version_id, log)
-        raise ModelArtsJobError(f"max_run_time exceeded: stopped job_id={watcher.job_id} "
-                                f"version_id={watcher.version_id}")
+        reason = event.get("reason") if event.get("reason") in DEADLINE_REASONS else "max_run_time"
+        raise out_of_time(watcher.hook, watcher.ref, reason, log, stop=stop_on_timeout or reason != "timeout")
     version = watcher.hook.get_job(watcher.job_id, watcher.version_id)
     return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -206,7 +205,6 @@ class CreateTrainingJobOperator(BaseOperator):
             return self.result(self.hook.run(api.get(job.ref)))
         watcher = self._watcher(context, job.ref)
         watcher.restore()  # a retry reattaching after a worker died continues the log where it stopped
-        deadline = time.time() + self.max_run_time if self.max_run_time else None
         with waiting.concluding(watcher, context):
             if self.deferrable:
                 current = watcher.poll()
@@ -214,7 +212,11 @@ class CreateTrainingJobOperator(BaseOperator):
                     watcher.tail()
                     return self.result(waiting.finish(watcher, current, failure_log_lines=self.failure_log_lines,
                                                       log=self.log))
-                self._defer(watcher, deadline)
+                # in the worker Airflow enforces execution_timeout; in the triggerer the trigger does
+                timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
+                self._defer(watcher, *waiting.deadline_for(context, {"max_run_time": self.max_run_time,
+                                                                     "execution_timeout": timeout}))
+            deadline, _ = waiting.deadline_for(context, {"max_run_time": self.max_run_time})
             final = waiting.wait(watcher, poll_interval=self.poll_interval, deadline=deadline,
                                  failure_log_lines=self.failure_log_lines, log=self.log)
             return self.result(final)
@@ -227,13 +229,13 @@ class CreateTrainingJobOperator(BaseOperator):
         return JobWatcher(self.hook, ref.job_id, ref.version_id, print_log=print_log, log=self.log,
                           store=CursorStore.for_task(context["ti"], ref) if self.print_log else None)
 
-    def _defer(self, watcher: JobWatcher, deadline: float | None) -> None:
+    def _defer(self, watcher: JobWatcher, deadline: float | None, reason: str) -> None:
         from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
         self.defer(
             trigger=TrainingJobTrigger(job_id=watcher.job_id, version_id=watcher.version_id,
                                        modelarts_conn_id=self.modelarts_conn_id, poll_interval=self.poll_interval,
-                                       deadline=deadline, print_log=self.print_log,
+                                       deadline=deadline, deadline_reason=reason, print_log=self.print_log,
                                        log_cursor=watcher.cursor.to_json(), last_status=watcher.last_status),
             method_name="execute_complete",
         )

@@ -110,11 +110,6 @@ class TrainingJobSensor(BaseSensorOperator):
         return TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id)).to_dict()
 
     # ------------------------------------------------------------------ Airflow entry points
-    def _deadline(self, context: Context) -> float | None:
-        if not self.max_run_time:
-            return None
-        started = context["ti"].start_date
-        return (started.timestamp() if started else time.time()) + self.max_run_time
 
     def execute(self, context: Context) -> Any:
         self._identity = TaskIdentity.of(context["ti"])
@@ -132,10 +127,14 @@ class TrainingJobSensor(BaseSensorOperator):
                 watcher.tail()
                 return self.result(waiting.finish(watcher, version, failure_log_lines=self.failure_log_lines,
                                                   log=self.log, hint=RETRAIN_HINT))
+            # Airflow enforces the sensor's timeout between pokes; in the triggerer the trigger does
+            deadline, reason = waiting.deadline_for(context, {"max_run_time": self.max_run_time,
+                                                              "timeout": self.timeout})
             self.defer(
                 trigger=TrainingJobTrigger(job_id=watcher.job_id, version_id=watcher.version_id,
                                            modelarts_conn_id=self.modelarts_conn_id,
-                                           poll_interval=self.poke_interval, deadline=self._deadline(context),
+                                           poll_interval=self.poke_interval, deadline=deadline,
+                                           deadline_reason=reason,
                                            print_log=self.print_log, log_cursor=watcher.cursor.to_json(),
                                            last_status=watcher.last_status, stop_on_kill=self.stop_job_on_kill),
                 method_name="execute_complete",
@@ -144,7 +143,6 @@ class TrainingJobSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_provider_modelarts import waiting
-        from airflow_provider_modelarts.exceptions import ModelArtsJobError
 
         self._identity = TaskIdentity.of(context["ti"])
         if self._watcher is None:  # one per process: each reschedule-mode poke starts from the saved cursor
@@ -157,12 +155,10 @@ class TrainingJobSensor(BaseSensorOperator):
                 job = waiting.finish(watcher, version, failure_log_lines=self.failure_log_lines, log=self.log,
                                      hint=RETRAIN_HINT)
                 return PokeReturnValue(is_done=True, xcom_value=self.result(job))
-            deadline = self._deadline(context)
+            deadline, _ = waiting.deadline_for(context, {"max_run_time": self.max_run_time})
             if deadline is not None and time.time() >= deadline:
                 watcher.concluded = True
-                waiting.stop_quietly(self.hook, watcher.job_id, watcher.version_id, self.log)
-                raise ModelArtsJobError(f"max_run_time exceeded: stopped job_id={watcher.job_id} "
-                                        f"version_id={watcher.version_id}")
+                raise waiting.out_of_time(self.hook, watcher.ref, "max_run_time", self.log)
         return PokeReturnValue(is_done=False)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -173,7 +169,8 @@ class TrainingJobSensor(BaseSensorOperator):
         watcher.print_log = False  # the trigger printed the lines
         with waiting.concluding(watcher, context):
             return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
-                                                           log=self.log, hint=RETRAIN_HINT))
+                                                           log=self.log, hint=RETRAIN_HINT,
+                                                           stop_on_timeout=self.stop_job_on_kill))
 
     def on_kill(self) -> None:
         if not self.stop_job_on_kill:

@@ -16,7 +16,8 @@ class TrainingJobTrigger(BaseTrigger):
 
     The event is a small dict: ``status`` (``success`` | ``failed`` | ``stopped`` | ``timeout`` | ``error``),
     ``job_id``, ``version_id``, ``status_code``, ``status_name`` and ``message``. There is no attempt cap: it
-    waits as long as the job runs, unless ``deadline`` (epoch seconds, from ``max_run_time``) passes. The log
+    waits as long as the job runs, unless ``deadline`` passes (then the event is ``timeout`` with its
+    ``reason``: ``max_run_time``, ``execution_timeout`` or a sensor's ``timeout``). The log
     cursor is saved per task instance (:mod:`airflow_provider_modelarts.cursor_store`) after each poll that
     printed lines, so a restarted triggerer prints no line twice.
 
@@ -25,6 +26,7 @@ class TrainingJobTrigger(BaseTrigger):
     :param modelarts_conn_id: the connection id (fetched the Airflow-3-safe way).
     :param poll_interval: seconds between polls.
     :param deadline: epoch seconds after which the event is ``timeout``.
+    :param deadline_reason: which limit ``deadline`` is: ``max_run_time`` | ``execution_timeout`` | ``timeout``.
     :param print_log: tail the workers' logs.
     :param log_cursor: where tailing stopped before the deferral (a newer saved cursor wins).
     :param stop_on_kill: stop the job when a user marks the deferred task failed or success (Airflow 3.3+);
@@ -35,7 +37,7 @@ class TrainingJobTrigger(BaseTrigger):
                  modelarts_conn_id: str = "modelarts_default",
                  poll_interval: float = 30.0, deadline: float | None = None, print_log: bool = True,
                  log_cursor: dict[str, str] | None = None, last_status: int | None = None,
-                 stop_on_kill: bool = True) -> None:
+                 stop_on_kill: bool = True, deadline_reason: str = "max_run_time") -> None:
         super().__init__()
         from airflow_provider_modelarts.adapters import job_ref
 
@@ -46,6 +48,7 @@ class TrainingJobTrigger(BaseTrigger):
         self.modelarts_conn_id = modelarts_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
+        self.deadline_reason = deadline_reason
         self.print_log = print_log
         self.log_cursor = dict(log_cursor or {})
         self.last_status = last_status
@@ -56,7 +59,8 @@ class TrainingJobTrigger(BaseTrigger):
             "airflow_provider_modelarts.triggers.training.TrainingJobTrigger",
             {"job_id": self.job_id, "version_id": self.version_id, "modelarts_conn_id": self.modelarts_conn_id,
              "poll_interval": self.poll_interval, "deadline": self.deadline, "print_log": self.print_log,
-             "log_cursor": self.log_cursor, "last_status": self.last_status, "stop_on_kill": self.stop_on_kill},
+             "log_cursor": self.log_cursor, "last_status": self.last_status, "stop_on_kill": self.stop_on_kill,
+             "deadline_reason": self.deadline_reason},
         )
 
     def _watcher(self) -> Any:
@@ -71,13 +75,14 @@ class TrainingJobTrigger(BaseTrigger):
             watcher.store = CursorStore.for_task(getattr(self, "task_instance", None), watcher.ref)
         return watcher
 
-    def _event(self, status: str, watcher: Any, version: Any = None, message: str = "") -> TriggerEvent:
+    def _event(self, status: str, watcher: Any, version: Any = None, message: str = "",
+               **extra: Any) -> TriggerEvent:
         self.log.info("%s: %s%s", watcher.ref, status, f" ({message})" if message else "")
         return TriggerEvent({
             "status": status, "job_id": self.job_id, "version_id": self.version_id,
             "status_code": version.state.code if version else None,
             "status_name": version.state.name if version else None,
-            "message": message,
+            "message": message, **extra,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -93,6 +98,8 @@ class TrainingJobTrigger(BaseTrigger):
             # one in the kwargs (that is where the task deferred): no line is printed twice
             await watcher.arestore()
             while True:
+                if self.deadline is not None:
+                    delay = max(0.0, min(delay, self.deadline - time.time()))
                 await asyncio.sleep(delay)
                 delay = self.poll_interval
                 version = await watcher.apoll()
@@ -101,7 +108,8 @@ class TrainingJobTrigger(BaseTrigger):
                     yield self._event(version.state.outcome.value, watcher, version, outcome_message(version))
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
-                    yield self._event("timeout", watcher, version, "max_run_time exceeded")
+                    yield self._event("timeout", watcher, version, f"{self.deadline_reason} passed",
+                                      reason=self.deadline_reason)
                     return
         except Exception as err:
             yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
