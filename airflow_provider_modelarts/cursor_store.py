@@ -63,7 +63,7 @@ class CursorStore:
 
     # ------------------------------------------------------------------ sync
     def load(self) -> dict[str, Any] | None:
-        """``{"cursor": {...}, "last_status": ...}`` saved for this job, or None."""
+        """``{"cursor": {...}, "last_status": ..., "outage_since": ...}`` saved for this job, or None."""
         if self._failed:
             return None
         Variable = variables()  # noqa: N806
@@ -80,8 +80,8 @@ class CursorStore:
         self._saved = _fingerprint(value)
         return value
 
-    def save(self, cursor: dict[str, str], last_status: Any) -> None:
-        value = {"job": self.job, "cursor": cursor, "last_status": last_status}
+    def save(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
+        value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
         if self._failed or _fingerprint(value) == self._saved:
             return
         try:
@@ -105,12 +105,12 @@ class CursorStore:
 
         return await sync_to_async(self.load)()
 
-    async def asave(self, cursor: dict[str, str], last_status: Any) -> None:
+    async def asave(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
         from asgiref.sync import sync_to_async
 
-        value = {"job": self.job, "cursor": cursor, "last_status": last_status}
+        value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
         if not self._failed and _fingerprint(value) != self._saved:
-            await sync_to_async(self.save)(cursor, last_status)
+            await sync_to_async(self.save)(cursor, last_status, outage_since)
 
 
 def _fingerprint(value: dict[str, Any]) -> str:

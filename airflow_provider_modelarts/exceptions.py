@@ -57,5 +57,9 @@ class ModelArtsNotFoundError(ModelArtsApiError):
     """The job, version or other resource does not exist."""
 
 
+class ModelArtsUnreachableError(ModelArtsApiError):
+    """ModelArts did not answer a waiting task for longer than its ``outage_window``; the job may still run."""
+
+
 class ModelArtsJobError(ModelArtsError):
     """A training job version ended in a failure or stopped state, or ran past ``max_run_time``."""

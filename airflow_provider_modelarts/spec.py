@@ -210,6 +210,16 @@ def _check_kind(v: dict[str, Any], known: Any) -> None:
                                   "user_command)")
 
 
+def seconds(value: Any, field_name: str, *, minimum: float = 0.0) -> float:
+    """A duration argument (number of seconds or timedelta) as float seconds ≥ ``minimum``."""
+    from datetime import timedelta
+
+    number = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not number >= minimum:
+        raise _fail(field_name, f"expected seconds >= {minimum:g} (a number or a timedelta)", value)
+    return float(number)
+
+
 def is_templated(value: Any) -> bool:
     """Whether a constructor argument still holds Jinja (it is checked again after rendering)."""
     if isinstance(value, str):

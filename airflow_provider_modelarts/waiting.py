@@ -8,7 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_modelarts import task_state
-from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsJobError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsApiError,
+    ModelArtsAuthError,
+    ModelArtsJobError,
+    ModelArtsUnreachableError,
+)
 from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
 from airflow_provider_modelarts.task_state import TaskIdentity
 from airflow_provider_modelarts.watcher import JobWatcher, outcome_message
@@ -87,6 +92,47 @@ def _retry_coming(context: Any) -> bool:
         return False
 
 
+#: how long a wait rides out an unreachable or failing service by default (a real incident, not a blip)
+OUTAGE_WINDOW = 600.0
+
+
+class Outage:
+    """A wait that keeps going while ModelArts is unreachable or answers 5xx — the job runs on regardless —
+    for up to ``window`` seconds; logged once when it starts and once when it ends.
+
+    :param window: seconds of consecutive failures to ride out (0: fail at the first).
+    :param log: the task's or trigger's logger.
+    :param since: when an outage a previous process saw started (epoch seconds), to continue counting.
+    """
+
+    def __init__(self, window: float, log: Any, since: float | None = None) -> None:
+        self.window = float(window)
+        self.log = log
+        self.since = since
+
+    def ride_out(self, err: ModelArtsApiError, ref: Any) -> None:
+        """Return to keep waiting; raise when ``err`` is no outage or the window has passed."""
+        from airflow_provider_modelarts.hooks.http import is_outage
+
+        if not is_outage(err):
+            raise err
+        now = time.time()
+        if self.since is None:
+            self.since = now
+            self.log.warning("ModelArts is not answering (%s); job %s runs on without us — still waiting, for up "
+                             "to %.0f s", err, ref, self.window)
+        if now - self.since >= self.window:
+            raise ModelArtsUnreachableError(
+                f"ModelArts did not answer for {now - self.since:.0f} s (outage_window={self.window:.0f}); job "
+                f"{ref} may still be running. Clear this task (or let it retry) to reattach to it. Last error: "
+                f"{err}", http_status=err.http_status, error_code=err.error_code) from err
+
+    def over(self) -> None:
+        if self.since is not None:
+            self.log.info("ModelArts answers again after %.0f s", time.time() - self.since)
+            self.since = None
+
+
 #: "not running / cannot terminate in this phase": the job already ended
 ALREADY_ENDED_CODES = ("ModelArts.6357", "ModelArts.2796")
 
@@ -113,11 +159,18 @@ def stop_on_kill(hook: Any, ref: JobRef, identity: TaskIdentity | None, log: Any
 
 
 def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, failure_log_lines: int,
-         log: Any, hint: str = "") -> JobVersion | JobV2:
+         log: Any, hint: str = "", outage_window: float = OUTAGE_WINDOW) -> JobVersion | JobV2:
     """Poll in this worker until the version ends (or ``max_run_time`` passes: then stop it and fail; Airflow
-    enforces ``execution_timeout`` here and calls ``on_kill``)."""
+    enforces ``execution_timeout`` here and calls ``on_kill``). An outage is ridden out (:class:`Outage`)."""
+    outage = Outage(outage_window, log)
     while True:
-        version = watcher.poll()
+        try:
+            version = watcher.poll()
+        except ModelArtsApiError as err:
+            outage.ride_out(err, watcher.ref)
+            time.sleep(poll_interval)
+            continue
+        outage.over()
         if version.state.is_terminal:
             watcher.tail()
             return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)

@@ -72,12 +72,27 @@ class JobWatcher:
         self.store = store
         #: the job ended (or was stopped) and the waiter has reported it: the saved cursor can go
         self.concluded = False
+        #: when an outage that is still going on started (a reschedule-mode sensor counts across pokes)
+        self.outage_since: float | None = None
 
     # ------------------------------------------------------------------ the saved cursor
     def _apply(self, saved: dict[str, Any] | None) -> None:
         if saved:
             self.cursor = LogCursor.from_json(saved.get("cursor"))
             self.last_status = saved.get("last_status", self.last_status)
+            self.outage_since = saved.get("outage_since")
+
+    def _state(self) -> dict[str, Any]:
+        return {"cursor": self.cursor.to_json(), "last_status": self.last_status, "outage_since": self.outage_since}
+
+    def save(self) -> None:
+        """Save the cursor (and the state a next process continues from), when it changed."""
+        if self.store is not None:
+            self.store.save(**self._state())
+
+    async def asave(self) -> None:
+        if self.store is not None:
+            await self.store.asave(**self._state())
 
     def restore(self) -> None:
         """Continue from the cursor a previous process saved for this job (if any)."""
@@ -176,28 +191,24 @@ class JobWatcher:
     def poll(self) -> JobVersion:
         """One status poll (and one round of log tailing); the cursor is saved when it moved."""
         version = self._run(self._poll_steps())
-        if self.store is not None:
-            self.store.save(self.cursor.to_json(), self.last_status)
+        self.save()
         return version
 
     async def apoll(self) -> JobVersion:
         version = await self._arun(self._poll_steps())
-        if self.store is not None:
-            await self.store.asave(self.cursor.to_json(), self.last_status)
+        await self.asave()
         return version
 
     def tail(self) -> None:
         """A final read after the job ended, for lines written since the last poll."""
         if self.print_log:
             self._run(self._tail_steps())
-            if self.store is not None:
-                self.store.save(self.cursor.to_json(), self.last_status)
+            self.save()
 
     async def atail(self) -> None:
         if self.print_log:
             await self._arun(self._tail_steps())
-            if self.store is not None:
-                await self.store.asave(self.cursor.to_json(), self.last_status)
+            await self.asave()
 
     def failure_log(self, lines: int) -> str:
         return self._run(self._failure_log_steps(lines))

@@ -147,6 +147,15 @@ def is_retryable(*, request: ApiRequest, error: ModelArtsApiError | None = None,
     return False
 
 
+def is_outage(error: ModelArtsApiError) -> bool:
+    """The service did not answer, or answered that it cannot right now (5xx, 408, 429, transient codes): a wait
+    rides this out (see :class:`airflow_provider_modelarts.waiting.Outage`); 4xx answers are real."""
+    if isinstance(error, ModelArtsAuthError):
+        return False
+    return (error.http_status == 0 or error.http_status in RETRYABLE_STATUSES
+            or error.error_code in TRANSIENT_CODES or error.error_code in THROTTLING_CODES)
+
+
 def retry_after_seconds(response: RawResponse | None) -> float | None:
     if response is None:
         return None

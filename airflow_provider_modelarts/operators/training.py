@@ -13,7 +13,7 @@ from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
-from airflow_provider_modelarts.spec import TrainingJobSpec, is_templated, validate_job_name
+from airflow_provider_modelarts.spec import TrainingJobSpec, is_templated, seconds, validate_job_name
 from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ class CreateTrainingJobOperator(BaseOperator):
         retraining) or ``fail``. A running version started by this same task instance is always reattached
         (after a crash, a retry or a clear); one started by another run is never adopted.
     :param failure_log_lines: how many last lines of each worker's log a failure pulls into the task log.
+    :param outage_window: while waiting, ride out an unreachable ModelArts (connection failures, 5xx, 429) for
+        this many seconds (default 600) — the job runs on regardless; after it the task fails (a retry
+        reattaches).
     :param api_version: ``v1`` (old-version jobs: job_id + version_id) or ``v2`` (new-version jobs: a job id);
         default: the connection's ``api_version`` extra (``v2`` when absent). On v2 a retry of a finished job
         is a new job named ``<job_name>-a2``, ``-a3``…; XCom carries ``job_id`` only.
@@ -116,6 +119,7 @@ class CreateTrainingJobOperator(BaseOperator):
         max_run_time: float | timedelta | None = None,
         if_exists: str = "new_version",
         failure_log_lines: int = 50,
+        outage_window: float | timedelta = 600.0,
         api_version: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -147,6 +151,7 @@ class CreateTrainingJobOperator(BaseOperator):
         self.max_run_time = max_run_time.total_seconds() if isinstance(max_run_time, timedelta) else max_run_time
         self.if_exists = if_exists
         self.failure_log_lines = failure_log_lines
+        self.outage_window = seconds(outage_window, "outage_window", minimum=0)
         self.api_version = api_version
         self._ref: JobRef | None = None
         self._identity: TaskIdentity | None = None
@@ -218,7 +223,8 @@ class CreateTrainingJobOperator(BaseOperator):
                                                                      "execution_timeout": timeout}))
             deadline, _ = waiting.deadline_for(context, {"max_run_time": self.max_run_time})
             final = waiting.wait(watcher, poll_interval=self.poll_interval, deadline=deadline,
-                                 failure_log_lines=self.failure_log_lines, log=self.log)
+                                 failure_log_lines=self.failure_log_lines, log=self.log,
+                                 outage_window=self.outage_window)
             return self.result(final)
 
     def _watcher(self, context: Context, ref: JobRef, *, print_log: bool | None = None) -> JobWatcher:
@@ -236,6 +242,7 @@ class CreateTrainingJobOperator(BaseOperator):
             trigger=TrainingJobTrigger(job_id=watcher.job_id, version_id=watcher.version_id,
                                        modelarts_conn_id=self.modelarts_conn_id, poll_interval=self.poll_interval,
                                        deadline=deadline, deadline_reason=reason, print_log=self.print_log,
+                                       outage_window=self.outage_window,
                                        log_cursor=watcher.cursor.to_json(), last_status=watcher.last_status),
             method_name="execute_complete",
         )

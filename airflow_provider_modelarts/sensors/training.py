@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_modelarts.adapters import job_ref
-from airflow_provider_modelarts.exceptions import ModelArtsConfigError
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
+from airflow_provider_modelarts.spec import seconds
 from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class TrainingJobSensor(BaseSensorOperator):
     :param stop_job_on_kill: stop the job when this task is killed or marked failed/success while waiting.
         Default False: a sensor watches a job another task created. Clearing the sensor never stops the job.
     :param failure_log_lines: how many last lines of each worker's log a failure pulls into the task log.
+    :param outage_window: ride out an unreachable ModelArts (connection failures, 5xx, 429) for this many seconds
+        (default 600), across pokes; after it the sensor fails saying the job may still run.
     """
 
     template_fields: Sequence[str] = ("job_id", "version_id", "modelarts_conn_id")
@@ -59,7 +62,7 @@ class TrainingJobSensor(BaseSensorOperator):
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  poll_interval: float | timedelta | None = None,
                  max_run_time: float | timedelta | None = None, stop_job_on_kill: bool = False,
-                 failure_log_lines: int = 50, **kwargs: Any) -> None:
+                 failure_log_lines: int = 50, outage_window: float | timedelta = 600.0, **kwargs: Any) -> None:
         if poll_interval is not None:
             if "poke_interval" in kwargs:
                 raise ModelArtsConfigError("poll_interval and poke_interval: give one of them (the same setting)")
@@ -74,6 +77,7 @@ class TrainingJobSensor(BaseSensorOperator):
         self.max_run_time = max_run_time.total_seconds() if isinstance(max_run_time, timedelta) else max_run_time
         self.stop_job_on_kill = stop_job_on_kill
         self.failure_log_lines = failure_log_lines
+        self.outage_window = seconds(outage_window, "outage_window", minimum=0)
         self._watcher: JobWatcher | None = None
         self._identity: TaskIdentity | None = None
         self.modelarts_console_url: str | None = None
@@ -136,7 +140,8 @@ class TrainingJobSensor(BaseSensorOperator):
                                            poll_interval=self.poke_interval, deadline=deadline,
                                            deadline_reason=reason,
                                            print_log=self.print_log, log_cursor=watcher.cursor.to_json(),
-                                           last_status=watcher.last_status, stop_on_kill=self.stop_job_on_kill),
+                                           last_status=watcher.last_status, stop_on_kill=self.stop_job_on_kill,
+                                           outage_window=self.outage_window),
                 method_name="execute_complete",
             )
         return None
@@ -149,7 +154,18 @@ class TrainingJobSensor(BaseSensorOperator):
             self._watcher = self._watcher_for(context)
         watcher = self._watcher
         with waiting.concluding(watcher, context):
-            version = watcher.poll()
+            outage = waiting.Outage(self.outage_window, self.log, since=watcher.outage_since)
+            try:
+                version = watcher.poll()
+            except ModelArtsApiError as err:
+                outage.ride_out(err, watcher.ref)  # raises when it is no outage, or a too long one
+                watcher.outage_since = outage.since  # a reschedule-mode poke continues the count
+                watcher.save()
+                return PokeReturnValue(is_done=False)
+            outage.over()
+            if watcher.outage_since is not None:
+                watcher.outage_since = None
+                watcher.save()
             if version.state.is_terminal:
                 watcher.tail()
                 job = waiting.finish(watcher, version, failure_log_lines=self.failure_log_lines, log=self.log,

@@ -27,6 +27,7 @@ class TrainingJobTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param deadline: epoch seconds after which the event is ``timeout``.
     :param deadline_reason: which limit ``deadline`` is: ``max_run_time`` | ``execution_timeout`` | ``timeout``.
+    :param outage_window: seconds of consecutive connection failures / 5xx answers to ride out.
     :param print_log: tail the workers' logs.
     :param log_cursor: where tailing stopped before the deferral (a newer saved cursor wins).
     :param stop_on_kill: stop the job when a user marks the deferred task failed or success (Airflow 3.3+);
@@ -37,7 +38,8 @@ class TrainingJobTrigger(BaseTrigger):
                  modelarts_conn_id: str = "modelarts_default",
                  poll_interval: float = 30.0, deadline: float | None = None, print_log: bool = True,
                  log_cursor: dict[str, str] | None = None, last_status: int | None = None,
-                 stop_on_kill: bool = True, deadline_reason: str = "max_run_time") -> None:
+                 stop_on_kill: bool = True, deadline_reason: str = "max_run_time",
+                 outage_window: float = 600.0) -> None:
         super().__init__()
         from airflow_provider_modelarts.adapters import job_ref
 
@@ -49,6 +51,7 @@ class TrainingJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
         self.deadline_reason = deadline_reason
+        self.outage_window = float(outage_window)
         self.print_log = print_log
         self.log_cursor = dict(log_cursor or {})
         self.last_status = last_status
@@ -60,7 +63,7 @@ class TrainingJobTrigger(BaseTrigger):
             {"job_id": self.job_id, "version_id": self.version_id, "modelarts_conn_id": self.modelarts_conn_id,
              "poll_interval": self.poll_interval, "deadline": self.deadline, "print_log": self.print_log,
              "log_cursor": self.log_cursor, "last_status": self.last_status, "stop_on_kill": self.stop_on_kill,
-             "deadline_reason": self.deadline_reason},
+             "deadline_reason": self.deadline_reason, "outage_window": self.outage_window},
         )
 
     def _watcher(self) -> Any:
@@ -86,9 +89,12 @@ class TrainingJobTrigger(BaseTrigger):
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_modelarts.exceptions import ModelArtsApiError
+        from airflow_provider_modelarts.waiting import Outage
         from airflow_provider_modelarts.watcher import outcome_message
 
         watcher = self._watcher()
+        outage = Outage(self.outage_window, self.log)
         # The deferring task polled just before handing over, so the first poll waits most of an interval —
         # spread at random so triggers deferred together do not poll in lock-step bursts. Detection latency
         # stays within one poll interval.
@@ -102,7 +108,12 @@ class TrainingJobTrigger(BaseTrigger):
                     delay = max(0.0, min(delay, self.deadline - time.time()))
                 await asyncio.sleep(delay)
                 delay = self.poll_interval
-                version = await watcher.apoll()
+                try:
+                    version = await watcher.apoll()
+                except ModelArtsApiError as err:
+                    outage.ride_out(err, watcher.ref)  # raises when it is no outage, or a too long one
+                    continue
+                outage.over()
                 if version.state.is_terminal:
                     await watcher.atail()
                     yield self._event(version.state.outcome.value, watcher, version, outcome_message(version))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTaskTimeout, TaskDeferred
 from helpers import unique
-from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op
+from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, lines  # noqa: F401
 
+from airflow_provider_modelarts.exceptions import ModelArtsUnreachableError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
@@ -63,3 +65,56 @@ def test_deferred_sensor_honours_its_timeout_and_leaves_the_job_alone(emu, api):
     hook = ModelArtsHook()
     assert not hook.get_job(result["job_id"], result.get("version_id")).state.is_terminal
     hook.stop_job(result["job_id"], result.get("version_id"))
+
+
+# ---------------------------------------------------------------------------------------------- outages
+STATUS_ENDPOINT = {"v1": "get_version", "v2": "v2_get_job"}
+SHORT = "import time\nfor i in range(10):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\n"
+
+
+def test_a_short_outage_is_ridden_out_and_logged_once(emu, api, lines):  # noqa: F811
+    emu.set_faults(f"{STATUS_ENDPOINT[api]}=503#12")  # a dozen failed status reads, hook retries included
+    result = framework_op(emu, unique("outage"), SHORT, wait=True, poll_interval=0.1).execute(ctx())
+    assert result["outcome"] == "success"
+    seen = "\n".join(lines())
+    assert seen.count("ModelArts is not answering") == 1 and seen.count("ModelArts answers again") == 1, seen
+
+
+def test_a_long_outage_fails_the_wait_saying_the_job_may_still_run(emu, api):
+    emu.set_faults(f"{STATUS_ENDPOINT[api]}=drop")
+    with pytest.raises(ModelArtsUnreachableError, match="may still be running. Clear this task"):
+        framework_op(emu, unique("longoutage"), LONG, wait=True, poll_interval=0.1, outage_window=1).execute(ctx())
+    emu.set_faults(None)
+
+
+def test_the_trigger_rides_out_an_outage(emu, api):
+    result = framework_op(emu, unique("trigoutage"), SHORT).execute(ctx())
+    emu.set_faults(f"{STATUS_ENDPOINT[api]}=503#12")
+
+    async def first() -> dict:
+        trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"),
+                                     poll_interval=0.1)
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    assert asyncio.run(asyncio.wait_for(first(), 60))["status"] == "success"
+
+
+def test_reschedule_pokes_count_one_outage_across_processes(emu, api, monkeypatch):
+    result = framework_op(emu, unique("pokeoutage"), LONG).execute(ctx())
+    ti = TaskInstanceStub(task_id="wait")
+
+    def poke() -> bool:  # each reschedule-mode poke is a new process: a new sensor object
+        sensor = TrainingJobSensor(task_id="wait", job_id=result["job_id"], version_id=result.get("version_id"),
+                                   mode="reschedule", outage_window=2)
+        return bool(sensor.poke(ctx(ti)))
+
+    assert poke() is False  # running
+    emu.set_faults(f"{STATUS_ENDPOINT[api]}=drop")
+    assert poke() is False  # the outage starts: still waiting
+    time.sleep(2.1)
+    with pytest.raises(ModelArtsUnreachableError, match="did not answer for"):
+        poke()
+    emu.set_faults(None)
+    ModelArtsHook().stop_job(result["job_id"], result.get("version_id"))
