@@ -49,8 +49,13 @@ class ModelArtsApiError(ModelArtsError):
         super().__init__("".join(parts))
 
 
-class ModelArtsAuthError(ModelArtsApiError):
-    """Authentication or authorisation failed (401/403, APIG.0301, ModelArts.02xx)."""
+class ModelArtsAuthError(ModelArtsApiError, AirflowFailException):
+    """Authentication or authorisation failed (401/403, APIG.0301, ModelArts.02xx) after the hook refreshed what
+    it could (tokens, temporary keys).
+
+    Like a configuration error it fails the task without retries: a retry would send the same rejected
+    signature again, and Huawei locks an AK after more than 5 of them.
+    """
 
 
 class ModelArtsNotFoundError(ModelArtsApiError):

@@ -180,12 +180,17 @@ def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, f
         time.sleep(poll_interval)
 
 
+def valid_event(event: Any) -> dict[str, Any]:
+    if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
+        raise ModelArtsJobError(f"Invalid trigger event: {event!r}")
+    return event
+
+
 def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, failure_log_lines: int,
                         log: Any, hint: str = "", stop_on_timeout: bool = True) -> JobVersion | JobV2:
     """``execute_complete``: validate the trigger's event, then succeed or fail as ``wait`` would. A
     ``timeout`` event stops the job (unless ``stop_on_timeout`` is False and the reason is a sensor timeout)."""
-    if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
-        raise ModelArtsJobError(f"Invalid trigger event: {event!r}")
+    event = valid_event(event)
     if str(event.get("job_id")) != str(watcher.job_id) or str(event.get("version_id")) != str(watcher.version_id):
         raise ModelArtsJobError(f"Trigger event for another job version: {event!r}")
     status = event["status"]

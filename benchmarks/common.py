@@ -110,11 +110,11 @@ def quiet_logging():
 
 
 def use_connection(emu: Any, auth_type: str = "aksk", api_version: str = "v1", **extra: Any) -> None:
-    from airflow_provider_modelarts.hooks import client
+    from airflow_provider_modelarts.hooks import lockout
     from airflow_provider_modelarts.hooks.credentials import clear_caches
 
     conn = emu.conn_dict(auth_type, api_version)
     conn["extra"].update(extra)
     os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = json.dumps(conn)
     clear_caches()
-    client._auth_failures.clear()
+    lockout.clear_process_cache()

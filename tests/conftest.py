@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pytest  # noqa: E402
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator  # noqa: E402
-from airflow_provider_modelarts.hooks import client as client_module  # noqa: E402
+from airflow_provider_modelarts.hooks import lockout  # noqa: E402
 from airflow_provider_modelarts.hooks.credentials import clear_caches  # noqa: E402
 
 
@@ -46,14 +46,16 @@ def emu(emulator):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_caches(monkeypatch):
-    """Each test starts without cached tokens, temporary keys, project ids or lock-out counters."""
+def _fresh_process_caches(monkeypatch, tmp_path):
+    """Each test starts without cached tokens, temporary keys, project ids or lock-out counters (its own
+    lock-out guard directory: the guard is shared by every process on a machine)."""
     clear_caches()
-    client_module._auth_failures.clear()
+    lockout.clear_process_cache()
+    monkeypatch.setenv(lockout.ENV_DIR, str(tmp_path / "lockout"))
     monkeypatch.delenv("AIRFLOW_CONN_MODELARTS_DEFAULT", raising=False)
     yield
     clear_caches()
-    client_module._auth_failures.clear()
+    lockout.clear_process_cache()
 
 
 class MemoryVariables:

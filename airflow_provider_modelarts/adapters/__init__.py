@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_modelarts.adapters.base import Naming, SubmitPolicy, TrainingApi
@@ -30,6 +31,11 @@ def for_ref(hook: ModelArtsHook, ref: JobRef) -> TrainingApi:
     return for_version(hook, ref.api_version)
 
 
+#: a v2 training job id is a UUID; anything that is not letters, digits, '-' or '_' cannot be one — and would
+#: change the signed path (``?``, ``/``, ``#``), so it is refused before anything is signed
+V2_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
 def _absent(value: Any) -> bool:
     return value is None or str(value).strip() in ("", "None")
 
@@ -41,7 +47,15 @@ def job_ref(job_id: Any, version_id: Any = None) -> JobRef:
         if _absent(job_id):
             raise ModelArtsConfigError(f"job_id: expected a v2 training job id (or a v1 job id with version_id), "
                                        f"got {job_id!r}")
-        return JobRef("v2", str(job_id).strip())
+        text = str(job_id).strip()
+        if text.isdigit():
+            raise ModelArtsConfigError(
+                f"job_id: {text} is a v1 job id, but version_id is {version_id!r}: give the version_id too (XCom key "
+                f"'version_id' of the task that created it), or the id of a v2 job (a UUID)")
+        if not V2_JOB_ID_RE.match(text):
+            raise ModelArtsConfigError(f"job_id: expected a v2 training job id (a UUID: letters, digits, '-'), got "
+                                       f"{job_id!r}")
+        return JobRef("v2", text)
     ids = []
     for name, value in (("job_id", job_id), ("version_id", version_id)):
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import weakref
 from collections.abc import Generator
@@ -29,17 +28,11 @@ from airflow_provider_modelarts.hooks.http import (
     is_retryable,
     retry_after_seconds,
 )
+from airflow_provider_modelarts.hooks.lockout import LockoutGuard
 
 log = logging.getLogger(__name__)
 Actions = Generator[tuple[str, Any], Any, Any]
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
-
-#: After this many consecutive signature rejections of one AK in this process, stop sending with it for
-#: LOCKOUT_GUARD_SECONDS: Huawei locks an AK after more than 5 consecutive bad signatures.
-LOCKOUT_GUARD_FAILURES = 3
-LOCKOUT_GUARD_SECONDS = 300.0
-_auth_failures: dict[str, tuple[int, float]] = {}
-_auth_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -121,26 +114,22 @@ class ModelArtsClient:
         url = f"{split.scheme}://{split.netloc}{full_path}" + (f"?{query}" if query else "")
         return Prepared(request.method, url, headers, body)
 
-    def _guard_lockout(self) -> None:
-        if self.credentials.auth_type not in (AUTH_AKSK, AUTH_ENV):
-            return
-        with _auth_lock:
-            count, since = _auth_failures.get(self.credentials.identity, (0, 0.0))
-        if count >= LOCKOUT_GUARD_FAILURES and time.monotonic() - since < LOCKOUT_GUARD_SECONDS:
-            raise ModelArtsAuthError(
-                f"not sent: this access key's signature was rejected {count} times in a row in this process; "
-                "fix the connection's AK/SK (or the clock) — Huawei locks an AK after more than 5 bad signatures",
-                http_status=0, operation="guard")
+    def _guard(self, request: ApiRequest) -> LockoutGuard | None:
+        """The lock-out guard of the signing key (AK/SK and env auth; not the token or metadata calls)."""
+        keys = getattr(self.credentials, "keys", None)
+        if not request.authenticated or request.base == "metadata" or keys is None or \
+                self.credentials.auth_type not in (AUTH_AKSK, AUTH_ENV):
+            return None
+        return LockoutGuard(keys.access, self.credentials.identity)
 
-    def _record_auth(self, ok: bool) -> None:
-        if self.credentials.auth_type not in (AUTH_AKSK, AUTH_ENV):
-            return
-        with _auth_lock:
-            if ok:
-                _auth_failures.pop(self.credentials.identity, None)
-            else:
-                count, since = _auth_failures.get(self.credentials.identity, (0, time.monotonic()))
-                _auth_failures[self.credentials.identity] = (count + 1, since)
+    @staticmethod
+    def _enter(guard: LockoutGuard) -> Actions:
+        """Steps that wait (as ``sleep`` actions, so the async driver does not block) for a ticket to send."""
+        while True:
+            ticket = guard.try_enter()
+            if ticket is not None:
+                return ticket
+            yield ("sleep", 0.05)
 
     def decide(self, request: ApiRequest, attempt: int, *, response: RawResponse | None = None,
                exc: Exception | None = None, reauthed: bool = False) -> Decision:
@@ -153,8 +142,6 @@ class ModelArtsClient:
         else:
             assert response is not None
             api_err = error_for(response, operation=request.operation, auth_type=self.credentials.auth_type)
-            if request.authenticated and request.base != "metadata":
-                self._record_auth(not (api_err and api_err.http_status == 401))
             if api_err is None:
                 return Decision("return")
             if (isinstance(api_err, ModelArtsAuthError) and api_err.http_status == 401 and not reauthed
@@ -192,9 +179,14 @@ class ModelArtsClient:
         reauthed = False
         attempt = 0
         while True:
-            if request.authenticated:
-                self._guard_lockout()
-            outcome = yield ("send", self.prepare(request))
+            guard = self._guard(request)
+            ticket = (yield from self._enter(guard)) if guard is not None else None
+            outcome: Any = None
+            try:
+                outcome = yield ("send", self.prepare(request))
+            finally:
+                if guard is not None and ticket is not None:  # the verdict: 401 = signature rejected
+                    guard.leave(ticket, outcome.status != 401 if isinstance(outcome, RawResponse) else None)
             if isinstance(outcome, BaseException):
                 decision = self.decide(request, attempt, exc=outcome)
             else:

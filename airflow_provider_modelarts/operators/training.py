@@ -251,7 +251,7 @@ class CreateTrainingJobOperator(BaseOperator):
         from airflow_provider_modelarts import waiting
         from airflow_provider_modelarts.adapters import job_ref
 
-        event = event or {}
+        event = waiting.valid_event(event)
         self._identity = TaskIdentity.of(context["ti"])
         self._ref = job_ref(event.get("job_id", 0), event.get("version_id"))
         self.modelarts_console_url = console_url(self.hook.config, self._ref.job_id, self._ref.version_id)

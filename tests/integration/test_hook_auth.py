@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -156,6 +157,39 @@ def test_wrong_keys_never_lock_the_ak(emu, use_conn, monkeypatch):
     assert emu.stats()["requests"]["list_jobs"] == 3
     use_conn("aksk", project_id=emu.credentials.project_id)  # the right keys still work: not locked
     assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 0
+
+
+def test_parallel_processes_with_a_wrong_sk_never_lock_the_ak(emu, use_conn, monkeypatch):
+    """Eight task processes at once, each trying six times (a task with retries=5 is one process per try): the
+    guard is shared by the machine's processes, so the AK sees at most 3 bad signatures and is not locked."""
+    import subprocess
+    import sys
+
+    conn = use_conn("aksk", project_id=emu.credentials.project_id)
+    conn["password"] = "not-the-secret-key"
+    env = {**os.environ, "AIRFLOW_CONN_MODELARTS_DEFAULT": json.dumps(conn)}
+    script = (
+        "from airflow_provider_modelarts.hooks import lockout\n"
+        "from airflow_provider_modelarts.hooks.credentials import clear_caches\n"
+        "from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook\n"
+        "for _ in range(6):\n"
+        "    lockout.clear_process_cache(); clear_caches()  # each try is a new process\n"
+        "    try:\n"
+        "        ModelArtsHook().list_training_jobs()\n"
+        "    except Exception as err:\n"
+        "        assert type(err).__name__ == 'ModelArtsAuthError', err\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(8)]
+    assert [p.wait(120) for p in procs] == [0] * 8
+    assert emu.stats()["requests"]["list_jobs"] == 3
+    use_conn("aksk", project_id=emu.credentials.project_id)  # the right keys still work: not locked
+    assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 0
+
+
+def test_auth_errors_fail_the_task_without_retries():
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    assert issubclass(ModelArtsAuthError, AirflowFailException)
 
 
 def test_wrong_password_is_a_clear_error(emu, use_conn, monkeypatch):

@@ -3,6 +3,8 @@ what an interrupted wait does to its job, the typed result, the saved cursor."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
@@ -146,3 +148,16 @@ def test_unreachable_variables_never_fail_a_wait_and_warn_once(monkeypatch, capl
     store.delete()
     assert calls == ["get"]  # after the first failure the wait goes on without the store
     assert sum("Could not read the saved log cursor" in r.getMessage() for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize("job_id, version_id, message", [
+    ("12345", "None", "is a v1 job id, but version_id is 'None': give the version_id too"),
+    ("abc?x=1", None, "expected a v2 training job id"),
+    ("a/../b", "", "expected a v2 training job id"),
+    ("{'job_id': 1}", None, "expected a v2 training job id"),
+])
+def test_ids_that_cannot_be_valid_are_refused_before_signing(job_id, version_id, message):
+    from airflow_provider_modelarts.adapters import job_ref
+
+    with pytest.raises(ModelArtsConfigError, match=re.escape(message)):
+        job_ref(job_id, version_id)
