@@ -234,6 +234,8 @@ def is_templated(value: Any) -> bool:
 def validate_job_name(value: Any) -> str:
     if not isinstance(value, str) or not JOB_NAME_RE.match(value):
         raise _fail("job_name", "expected 1-64 characters from letters, digits, '-' and '_'", value)
+    if value.lower() in ("none", "null"):  # a template whose value was missing (e.g. an XCom that is not there)
+        raise _fail("job_name", "expected a name; it rendered to a missing value", value)
     return value
 
 
@@ -266,6 +268,16 @@ def attempt_of(base: str, name: str) -> int | None:
 
 
 def task_marker(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:
-    """A short tag, stored in each version's description, saying which task instance started it."""
+    """The start of the tag stored in each job's description, saying which task instance started it
+    (:class:`~airflow_provider_modelarts.adapters.base.Naming` completes it with the request fingerprint)."""
     raw = f"{dag_id}\0{task_id}\0{run_id}\0{map_index if map_index is not None else -1}"
-    return f"[airflow-ti:{hashlib.sha256(raw.encode()).hexdigest()[:16]}]"
+    return f"[airflow-ti:{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+
+
+def request_fingerprint(spec: TrainingJobSpec, api_version: str) -> str:
+    """A short hash of what a task asks ModelArts to train (the validated spec and the API version)."""
+    import json
+    from dataclasses import asdict
+
+    raw = json.dumps({"api_version": api_version, **asdict(spec)}, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:10]

@@ -34,23 +34,49 @@ Steps = Generator["Operation[Any]", Any, Any]
 
 @dataclass(frozen=True)
 class Naming:
-    """What a task instance calls its job: the same for every try."""
+    """What a task instance calls its job (the same for every try), and the tag that proves a job is its own.
+
+    The tag in the job's description is ``[airflow-ti:<task instance hash>/<request hash>]``: the first part says
+    which task instance created the job, the second which request (the validated spec and API version). A job is
+    reattached or reused only when both match; a job of another task instance is never adopted.
+    """
 
     job_name: str
     marker: str
+    fingerprint: str
     description: str
 
     @classmethod
-    def for_task(cls, ti: Any, job_name: str | None, description: str | None) -> Naming:
-        """The job name (given, or derived from dag/task/run/map index), the task-identity marker, and the
-        description with the marker appended."""
-        from airflow_provider_modelarts.spec import derive_job_name, task_marker, validate_job_name
+    def for_task(cls, ti: Any, job_name: str | None, description: str | None,
+                 spec: TrainingJobSpec | None = None, api_version: str = "") -> Naming:
+        """The job name (given, or derived from dag/task/run/map index), the task-instance marker, the request
+        fingerprint and the description with the tag appended."""
+        from airflow_provider_modelarts.spec import (
+            derive_job_name,
+            request_fingerprint,
+            task_marker,
+            validate_job_name,
+        )
 
         map_index = getattr(ti, "map_index", None)
         identity = (ti.dag_id, ti.task_id, ti.run_id, map_index if map_index is not None and map_index >= 0 else None)
         marker = task_marker(*identity)
-        return cls(validate_job_name(job_name or derive_job_name(*identity)), marker,
-                   f"{description or ''} {marker}".strip())
+        fingerprint = request_fingerprint(spec, api_version) if spec is not None else ""
+        name = validate_job_name(job_name if job_name is not None else derive_job_name(*identity))
+        tag = f"{marker}/{fingerprint}]" if fingerprint else f"{marker}]"
+        return cls(name, marker, fingerprint, f"{description or ''} {tag}".strip())
+
+    @property
+    def tag(self) -> str:
+        return f"{self.marker}/{self.fingerprint}]" if self.fingerprint else f"{self.marker}]"
+
+    def owns(self, job: Job) -> bool:
+        """This task instance created the job (any request)."""
+        return self.marker in job.job_desc
+
+    def same_request(self, job: Job) -> bool:
+        """This task instance created the job with the request it would send now."""
+        return self.tag in job.job_desc
 
 
 class TrainingApi(Protocol):
@@ -131,25 +157,39 @@ class SubmitPolicy:
         self.if_exists = if_exists
         self.log = log
 
-    def use_existing(self, latest: Job, marker: str, label: str) -> bool:
+    def use_existing(self, latest: Job, naming: Naming, label: str) -> bool:
         """True: use ``latest`` (reattach to our running one, or reuse a completed one); False: create the next
-        version (v1) or attempt (v2). Raises for a running job another run started, or ``if_exists='fail'``."""
+        version (v1) or attempt (v2). Raises for a job another task instance started, a running one with other
+        parameters, or ``if_exists='fail'``."""
+        if not naming.owns(latest):
+            if not latest.state.is_terminal:
+                raise ModelArtsJobError(f"{label} is running and another DAG run or task started it; not adopting "
+                                        "it. Give this task its own job_name or stop that job.")
+            raise ModelArtsConfigError(
+                f"job_name: {naming.job_name!r} is taken by {label}, which another task (or DAG run, or "
+                "deployment) created; not adopting it. Give this task its own job_name, or leave job_name unset "
+                "(a name is derived from the dag, task and run)")
         if not latest.state.is_terminal:
-            if marker in latest.job_desc:
+            if naming.same_request(latest):
                 self.log.info("Reattaching to %s, started by an earlier try of this task instance; nothing new "
                               "is created", label)
                 return True
-            raise ModelArtsJobError(f"{label} is running and another DAG run or task started it; not adopting it. "
-                                    "Give this task its own job_name or stop that job.")
+            raise ModelArtsJobError(
+                f"{label} is running, started by this task instance with other parameters (the DAG changed since, or "
+                "another deployment uses the same dag, task and run ids); not adopting it. Stop it (mark this task "
+                "failed), or let it end: a retry then trains with the current parameters.")
         if self.if_exists == "fail":
             raise ModelArtsJobError(f"{label} already exists ({latest.state}) and if_exists='fail'")
         if self.if_exists == "reuse_completed" and latest.state.is_successful:
-            self.log.info("Reusing completed %s (if_exists='reuse_completed')", label)
-            return True
+            if naming.same_request(latest):
+                self.log.info("Reusing completed %s (if_exists='reuse_completed')", label)
+                return True
+            self.log.info("%s completed with other parameters: training again", label)
+            return False
         self.log.info("%s ended %s: creating a new one", label, latest.state)
         return False
 
-    def create(self, name: str, marker: str, create: Callable[[], Job], lookup: Callable[[], Job | None]) -> Job:
+    def create(self, name: str, naming: Naming, create: Callable[[], Job], lookup: Callable[[], Job | None]) -> Job:
         """Create; after an answer that leaves it unknown whether the job exists, look the name up first."""
         last: ModelArtsApiError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -164,7 +204,7 @@ class SubmitPolicy:
                 self.log.warning("Create job %s: %s — looking the name up before trying again", name, err)
                 found = lookup()
                 if found is not None:
-                    if marker in found.job_desc:
+                    if naming.same_request(found):
                         self.log.info("The job was created after all (%s); using it", found.ref)
                         return found
                     raise ModelArtsJobError(f"Job {name} appeared, created by someone else") from err

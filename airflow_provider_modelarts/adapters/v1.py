@@ -96,7 +96,7 @@ class V1TrainingApi(AdapterBase):
     def submit(self, spec: TrainingJobSpec, naming: Naming, policy: SubmitPolicy) -> JobVersion:
         """Create the job, a new version of it, or reattach — never a duplicate, never an orphan."""
         config = config_body(spec, self.resolve(spec))
-        hook, name, marker = self.hook, naming.job_name, naming.marker
+        hook, name = self.hook, naming.job_name
         existing = hook.find_job_by_name(name)
         if existing is None:
             def lookup() -> JobVersion | None:
@@ -104,16 +104,16 @@ class V1TrainingApi(AdapterBase):
                 return hook.get_job_version(found.job_id, found.version_id) if found else None
 
             body = {"job_name": name, "job_desc": naming.description, "config": config}
-            return policy.create(name, marker, lambda: hook.create_training_job(body), lookup)
+            return policy.create(name, naming, lambda: hook.create_training_job(body), lookup)
         latest = hook.get_job_version(existing.job_id, existing.version_id)
-        if policy.use_existing(latest, marker, f"Job {name} version {latest.version_name} "
+        if policy.use_existing(latest, naming, f"Job {name} version {latest.version_name} "
                                                f"(version_id={latest.version_id})"):
             return latest
         body = {"job_desc": naming.description, "config": {**config, "pre_version_id": latest.version_id}}
 
         def find_created() -> JobVersion | None:
             newest = hook.list_job_versions(latest.job_id)
-            ok = newest and newest[0].version_id != latest.version_id and marker in newest[0].job_desc
+            ok = newest and newest[0].version_id != latest.version_id and naming.same_request(newest[0])
             return newest[0] if ok else None
 
         version = policy.create_once(lambda: hook.create_job_version(latest.job_id, body), find_created)

@@ -78,7 +78,7 @@ def create_body(spec: TrainingJobSpec, resolved: ResolvedV2, naming: Naming, nam
         body_spec["log_export_path"] = {"obs_url": spec.log_url}
     return {"kind": "job",
             "metadata": {"name": name, "description": naming.description,
-                         "annotations": {"airflow-ti": naming.marker}},
+                         "annotations": {"airflow-ti": naming.tag}},
             "algorithm": algorithm, "spec": body_spec}
 
 
@@ -125,19 +125,28 @@ class V2TrainingApi(AdapterBase):
             return sorted(((n, j) for j in jobs if (n := attempt_of(base, j.job_name))), key=lambda t: t[0])
 
         found = attempts()
-        attempt = 1
-        if found:
-            attempt, latest = found[-1]
-            if policy.use_existing(latest, naming.marker, f"Job {latest.job_name} (job_id={latest.job_id})"):
+        ours = [(n, j) for n, j in found if naming.owns(j)]  # a name alone does not make a job ours
+
+        def label(job: JobV2) -> str:
+            return f"Job {job.job_name} (job_id={job.job_id})"
+
+        if ours:
+            latest = ours[-1][1]
+            if policy.use_existing(latest, naming, label(latest)):
                 return latest
-            attempt += 1
+            attempt = max(n for n, _ in found) + 1  # names are unique: others' jobs may sit between ours
+        else:
+            taken = next((j for n, j in found if n == 1), None)
+            if taken is not None:
+                policy.use_existing(taken, naming, label(taken))  # raises: another task's job has our name
+            attempt = 1
         name = attempt_name(base, attempt)
         body = create_body(spec, resolved, naming, name)
 
         def lookup() -> JobV2 | None:
             return next((j for n, j in attempts() if n == attempt), None)
 
-        return policy.create(name, naming.marker, lambda: self.hook.create_training_job_v2(body), lookup)
+        return policy.create(name, naming, lambda: self.hook.create_training_job_v2(body), lookup)
 
     # ------------------------------------------------------------------ watching
     def get(self, ref: JobRef) -> Operation[JobV2]:

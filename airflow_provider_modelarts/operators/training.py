@@ -197,7 +197,7 @@ class CreateTrainingJobOperator(BaseOperator):
 
         spec = self.spec()  # again, after templating, before any request
         api = for_version(self.hook, self.effective_api_version())
-        naming = Naming.for_task(context["ti"], self.job_name, spec.job_description)
+        naming = Naming.for_task(context["ti"], self.job_name, spec.job_description, spec, api.api_version)
         self._identity = TaskIdentity.of(context["ti"])
         job = api.submit(spec, naming, SubmitPolicy(self.if_exists, self.log))
         self._ref = job.ref

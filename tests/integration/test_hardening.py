@@ -12,7 +12,11 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowTas
 from helpers import unique
 from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, lines  # noqa: F401
 
-from airflow_provider_modelarts.exceptions import ModelArtsUnreachableError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsConfigError,
+    ModelArtsJobError,
+    ModelArtsUnreachableError,
+)
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
@@ -118,3 +122,58 @@ def test_reschedule_pokes_count_one_outage_across_processes(emu, api, monkeypatc
         poke()
     emu.set_faults(None)
     ModelArtsHook().stop_job(result["job_id"], result.get("version_id"))
+
+
+# ---------------------------------------------------------------------------------------------- adoption
+QUICK = "print('trained', flush=True)\n"
+
+
+def test_another_tasks_job_with_our_name_is_never_adopted(emu, api):
+    name = unique("nightly")
+    b = TaskInstanceStub(dag_id="weekly_dag", task_id="b")
+    framework_op(emu, name, QUICK, wait=True).execute(ctx(b))
+    framework_op(emu, name, QUICK, wait=True).execute(ctx(b))  # B's second run: V0002 / <name>-a2
+    a = TaskInstanceStub(dag_id="nightly_dag", task_id="a")
+    for if_exists in ("reuse_completed", "new_version"):
+        with pytest.raises(ModelArtsConfigError, match="job_name: .* is taken by .* another task"):
+            framework_op(emu, name, QUICK, wait=True, if_exists=if_exists).execute(ctx(a))
+
+
+def test_a_completed_job_is_reused_only_for_the_same_request(emu, api):
+    name = unique("reuse")
+    ti = TaskInstanceStub()
+    first = framework_op(emu, name, QUICK, wait=True).execute(ctx(ti))
+    again = framework_op(emu, name, QUICK, wait=True, if_exists="reuse_completed").execute(ctx(ti))
+    assert (again["job_id"], again.get("version_id")) == (first["job_id"], first.get("version_id"))
+    changed = framework_op(emu, name, QUICK, wait=True, if_exists="reuse_completed",
+                           hyperparameters={"lr": "0.9"}).execute(ctx(ti))
+    assert (changed["job_id"], changed.get("version_id")) != (first["job_id"], first.get("version_id"))
+
+
+def test_a_running_job_with_other_parameters_is_not_reattached(emu, api):
+    name = unique("changed")
+    ti = TaskInstanceStub()
+    running = framework_op(emu, name, LONG).execute(ctx(ti))
+    with pytest.raises(ModelArtsJobError, match="with other parameters"):
+        framework_op(emu, name, LONG, hyperparameters={"lr": "0.9"}).execute(ctx(ti))
+    ModelArtsHook().stop_job(running["job_id"], running.get("version_id"))
+
+
+@pytest.mark.parametrize("rendered", ["None", "", "null"])
+def test_a_job_name_that_rendered_to_nothing_is_a_configuration_error(emu, api, rendered):
+    op = framework_op(emu, unique("noname"), QUICK, job_name="{{ params.missing }}")
+    op.job_name = rendered  # what rendering produced
+    with pytest.raises(ModelArtsConfigError, match="job_name"):
+        op.execute(ctx())
+
+
+def test_v2_attempts_skip_names_other_tasks_hold(emu, use_conn):
+    use_conn("aksk", api_version="v2", retry_backoff=0.05, retry_max_delay=0.2)
+    name = unique("gap")
+    ours = TaskInstanceStub()
+    framework_op(emu, name, "import sys\nsys.exit(1)\n", wait=False).execute(ctx(ours))
+    framework_op(emu, f"{name}-a2", QUICK, wait=True, job_name=f"{name}-a2").execute(
+        ctx(TaskInstanceStub(dag_id="other", task_id="other")))  # someone else's job named like our attempt 2
+    time.sleep(1)  # our first attempt has failed by now
+    retry = framework_op(emu, name, QUICK, wait=True).execute(ctx(ours))
+    assert retry["job_name"] == f"{name}-a3" and retry["outcome"] == "success"
