@@ -50,14 +50,14 @@ def test_a_retry_after_the_worker_died_continues_the_log_where_it_stopped(emu, a
         real_sleep(seconds)
 
     monkeypatch.setattr(waiting.time, "sleep", sleep_then_die)
-    op = framework_op(emu, name, TICKS.format(n=30, delay=0.05), wait=True, poll_interval=0.3)
+    op = framework_op(emu, name, TICKS.format(n=30, delay=0.2), wait=True, poll_interval=0.3)
     with pytest.raises(Died):
         op.execute(ctx(ti))
     before = ticks(lines())
     assert before and len(before) < 30, before  # it died mid-job, with some lines printed
     monkeypatch.setattr(waiting.time, "sleep", real_sleep)
     ti.try_number = 2
-    result = framework_op(emu, name, TICKS.format(n=30, delay=0.05), wait=True).execute(ctx(ti))
+    result = framework_op(emu, name, TICKS.format(n=30, delay=0.2), wait=True).execute(ctx(ti))
     assert result["outcome"] == "success"
     after = ticks(lines())
     assert after == {f"tick-{i:03d}": 1 for i in range(30)}, {k: v for k, v in after.items() if v != 1}
