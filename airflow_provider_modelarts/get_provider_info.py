@@ -29,6 +29,18 @@ def get_provider_info() -> dict[str, Any]:
                      "python-modules": ["airflow_provider_modelarts.sensors.training"]}],
         "hooks": [{"integration-name": "Huawei Cloud ModelArts",
                    "python-modules": ["airflow_provider_modelarts.hooks.modelarts"]}],
+        "config": {
+            "modelarts": {
+                "description": "Huawei Cloud ModelArts provider.",
+                "options": {
+                    "keep_ansi_escapes": {
+                        "description": "Keep ANSI escape sequences (colours, cursor moves) of training logs in the "
+                                       "task log. By default they are removed: they arrive as raw bytes.",
+                        "version_added": "0.1.0", "type": "boolean", "example": "True", "default": "False",
+                    },
+                },
+            },
+        },
         "integrations": [{"integration-name": "Huawei Cloud ModelArts",
                           "external-doc-url": "https://support.huaweicloud.com/intl/en-us/modelarts/",
                           "tags": ["service"]}],

@@ -7,6 +7,7 @@ for static values and again after templating.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,9 @@ JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _OBS_RE = re.compile(r"^/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\\:*?\"<>|\x00-\x1f]*)?$")
 #: JobAlgorithm.environments (SDK docstring): letters, digits and underscores, starting with a letter or underscore
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,8191}$")
+#: the channel names the job's data and output arrive under (``--data_url``, ``--train_url``; v2 adds
+#: ``data_url_N`` for further data sources): a hyperparameter with such a label would silently replace them
+RESERVED_LABEL_RE = re.compile(r"^(data_url(_\d+)?|train_url)$")
 FRAMEWORK_FIELDS = ("framework_type", "framework_version", "code_dir", "boot_file")
 OBS_FIELDS = ("code_dir", "boot_file", "log_url", "output_path", "inputs")
 
@@ -154,6 +158,10 @@ def _checked(values: dict[str, Any], templated: frozenset[str]) -> dict[str, Any
         v["code_dir"] = code_dir
     if known("hyperparameters"):
         v["hyperparameters"] = normalise_hyperparameters(v.get("hyperparameters"))
+        for index, item in enumerate(v["hyperparameters"]):
+            if RESERVED_LABEL_RE.match(item["label"]):
+                raise _fail(f"hyperparameters[{index}].label", "data_url / train_url are the job's input and output "
+                            "channels (set inputs / output_path instead)", item["label"])
         if known("user_image_url") and v.get("user_image_url"):  # a custom image gets them as environment variables
             for index, item in enumerate(v["hyperparameters"]):
                 if not ENV_NAME_RE.match(item["label"]):
@@ -210,14 +218,24 @@ def _check_kind(v: dict[str, Any], known: Any) -> None:
                                   "user_command)")
 
 
-def seconds(value: Any, field_name: str, *, minimum: float = 0.0) -> float:
-    """A duration argument (number of seconds or timedelta) as float seconds ≥ ``minimum``."""
+def seconds(value: Any, field_name: str, *, minimum: float = 0.0, positive: bool = False) -> float:
+    """A duration argument (a number of seconds or a timedelta) as finite float seconds: ``>= minimum``, or
+    ``> 0`` with ``positive``. Anything else (text, nan, inf, a bool) is an error naming the field."""
     from datetime import timedelta
 
     number = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not number >= minimum:
-        raise _fail(field_name, f"expected seconds >= {minimum:g} (a number or a timedelta)", value)
+    ok = not isinstance(number, bool) and isinstance(number, (int, float)) and math.isfinite(number)
+    if not ok or (number <= 0 if positive else number < minimum):
+        expected = "> 0" if positive else f">= {minimum:g}"
+        raise _fail(field_name, f"expected a finite number of seconds {expected} (or a timedelta)", value)
     return float(number)
+
+
+def count(value: Any, field_name: str, *, minimum: int = 0) -> int:
+    """A whole-number argument ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(field_name, f"expected an integer >= {minimum}", value)
+    return value
 
 
 def is_templated(value: Any) -> bool:

@@ -10,6 +10,7 @@ the job's adapter (:mod:`airflow_provider_modelarts.adapters`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,17 @@ LOG_NOT_READY_CODES = frozenset({"ModelArts.2818", "ModelArts.2776", "ModelArts.
 #: the log can never be read through this API (2819 LogFileHasCleared, 2820 LogPathNotFound, 2822
 #: LogExportPathNotSet; all HTTP 400): noted once, that stream is no longer tailed, the status is still watched
 LOG_UNREADABLE_CODES = frozenset({"ModelArts.2819", "ModelArts.2820", "ModelArts.2822"})
+
+
+#: ANSI escape sequences (CSI: colours, cursor moves; OSC: titles, links) — removed from tailed lines unless
+#: ``[modelarts] keep_ansi_escapes`` is set
+ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def keep_ansi() -> bool:
+    from airflow.providers.common.compat.sdk import conf
+
+    return conf.getboolean("modelarts", "keep_ansi_escapes", fallback=False)
 
 
 def describe(job: JobVersion | JobV2) -> str:
@@ -70,6 +82,7 @@ class JobWatcher:
         self.unreadable: set[str] = set()
         self._warned: set[tuple[str, str | None]] = set()
         self.store = store
+        self.keep_ansi = keep_ansi()
         #: the job ended (or was stopped) and the waiter has reported it: the saved cursor can go
         self.concluded = False
         #: when an outage that is still going on started (a reschedule-mode sensor counts across pokes)
@@ -142,7 +155,7 @@ class JobWatcher:
                     self._log_read_failed(name, err)
                     break
                 for line in chunk.text_lines():
-                    self.log.info("[%s] %s", name, line)
+                    self.log.info("[%s] %s", name, line if self.keep_ansi else ANSI_RE.sub("", line))
                 self.lines_emitted += chunk.lines
                 if chunk.lines:
                     base = chunk.end_line

@@ -7,7 +7,9 @@ connection id and the field. Secrets are kept out of ``repr`` and out of every m
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,13 +148,16 @@ class ConnectionConfig:
                 parsed = int(value) if integer else float(value)
             except (TypeError, ValueError):
                 raise fail(name, f"expected a number, got {value!r}") from None
-            if parsed < minimum:
-                raise fail(name, f"expected a number >= {minimum}, got {value!r}")
+            if isinstance(value, bool) or not math.isfinite(parsed) or parsed < minimum:
+                raise fail(name, f"expected a finite number >= {minimum}, got {value!r}")
             return parsed
 
         region = text("region")
         if not region:
             raise fail("region", "required (the Huawei Cloud region id, e.g. 'cn-north-4')")
+        if not REGION_RE.match(region):  # it becomes part of host names
+            raise fail("region", f"expected a region id like 'cn-north-4' (lower-case letters, digits, '-'), got "
+                                 f"{region!r}")
         login = login or None
         password = password or None
         domain_name = text("domain_name")
@@ -170,8 +175,10 @@ class ConnectionConfig:
             if not domain_name:
                 domain_name = login  # an account's main user: user name = account (domain) name
         verify_raw = extras.get("verify", True)
-        if isinstance(verify_raw, str) and verify_raw.lower() in ("true", "false"):
-            verify_raw = verify_raw.lower() == "true"
+        if isinstance(verify_raw, str) and verify_raw.strip().lower() in ("true", "false"):
+            verify_raw = verify_raw.strip().lower() == "true"
+        if isinstance(verify_raw, str) and not os.path.exists(verify_raw):
+            raise fail("verify", f"expected true, false or the path of a CA bundle that exists, got {verify_raw!r}")
         if not isinstance(verify_raw, (bool, str)):
             raise fail("verify", "expected true, false or a CA bundle path")
         api_version = (text("api_version") or DEFAULT_API_VERSION).lower()
@@ -203,6 +210,10 @@ class ConnectionConfig:
             console_url=text("console_url"),
             api_version=api_version,
         )
+
+
+#: a region id: it is put into endpoint host names (``modelarts.{region}.myhuaweicloud.com``)
+REGION_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def infer_auth_type(*, login: str | None, password: str | None, domain_name: str | None) -> str:

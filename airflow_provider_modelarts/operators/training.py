@@ -13,7 +13,7 @@ from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
-from airflow_provider_modelarts.spec import TrainingJobSpec, is_templated, seconds, validate_job_name
+from airflow_provider_modelarts.spec import TrainingJobSpec, count, is_templated, seconds, validate_job_name
 from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
@@ -145,12 +145,12 @@ class CreateTrainingJobOperator(BaseOperator):
         self.job_name = job_name
         self.wait = wait
         self.modelarts_conn_id = modelarts_conn_id
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = seconds(poll_interval, "poll_interval", positive=True)
         self.deferrable = deferrable
         self.print_log = print_log
-        self.max_run_time = max_run_time.total_seconds() if isinstance(max_run_time, timedelta) else max_run_time
+        self.max_run_time = None if max_run_time is None else seconds(max_run_time, "max_run_time", positive=True)
         self.if_exists = if_exists
-        self.failure_log_lines = failure_log_lines
+        self.failure_log_lines = count(failure_log_lines, "failure_log_lines")
         self.outage_window = seconds(outage_window, "outage_window", minimum=0)
         self.api_version = api_version
         self._ref: JobRef | None = None
@@ -162,10 +162,6 @@ class CreateTrainingJobOperator(BaseOperator):
                                        f"{api_version!r}")
         if if_exists not in IF_EXISTS_CHOICES:
             raise ModelArtsConfigError(f"if_exists: expected one of {', '.join(IF_EXISTS_CHOICES)}, got {if_exists!r}")
-        if self.poll_interval <= 0:
-            raise ModelArtsConfigError(f"poll_interval: expected a number of seconds > 0, got {poll_interval!r}")
-        if self.max_run_time is not None and self.max_run_time <= 0:
-            raise ModelArtsConfigError(f"max_run_time: expected seconds > 0, got {max_run_time!r}")
         if job_name is not None and not is_templated(job_name):
             validate_job_name(job_name)
         # static values fail at DAG parse time; templated ones are checked after rendering (and then fail the

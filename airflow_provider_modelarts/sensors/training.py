@@ -14,7 +14,7 @@ from airflow_provider_modelarts.adapters import job_ref
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
-from airflow_provider_modelarts.spec import seconds
+from airflow_provider_modelarts.spec import count, seconds
 from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
@@ -66,17 +66,17 @@ class TrainingJobSensor(BaseSensorOperator):
         if poll_interval is not None:
             if "poke_interval" in kwargs:
                 raise ModelArtsConfigError("poll_interval and poke_interval: give one of them (the same setting)")
-            kwargs["poke_interval"] = poll_interval
-        kwargs.setdefault("poke_interval", 30)
+            kwargs["poke_interval"] = seconds(poll_interval, "poll_interval", positive=True)
+        kwargs["poke_interval"] = seconds(kwargs.get("poke_interval", 30), "poke_interval", positive=True)
         super().__init__(**kwargs)
         self.job_id = job_id
         self.version_id = version_id
         self.modelarts_conn_id = modelarts_conn_id
         self.print_log = print_log
         self.deferrable = deferrable
-        self.max_run_time = max_run_time.total_seconds() if isinstance(max_run_time, timedelta) else max_run_time
+        self.max_run_time = None if max_run_time is None else seconds(max_run_time, "max_run_time", positive=True)
         self.stop_job_on_kill = stop_job_on_kill
-        self.failure_log_lines = failure_log_lines
+        self.failure_log_lines = count(failure_log_lines, "failure_log_lines")
         self.outage_window = seconds(outage_window, "outage_window", minimum=0)
         self._watcher: JobWatcher | None = None
         self._identity: TaskIdentity | None = None

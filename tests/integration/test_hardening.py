@@ -177,3 +177,12 @@ def test_v2_attempts_skip_names_other_tasks_hold(emu, use_conn):
     time.sleep(1)  # our first attempt has failed by now
     retry = framework_op(emu, name, QUICK, wait=True).execute(ctx(ours))
     assert retry["job_name"] == f"{name}-a3" and retry["outcome"] == "success"
+
+
+def test_ansi_escapes_are_removed_from_the_task_log_unless_kept(emu, api, lines, monkeypatch):  # noqa: F811
+    script = "print('\\x1b[31mred\\x1b[0m and plain', flush=True)\n"
+    framework_op(emu, unique("ansi"), script, wait=True).execute(ctx())
+    assert any(m.rstrip().endswith("] red and plain") for m in lines()), lines()
+    monkeypatch.setenv("AIRFLOW__MODELARTS__KEEP_ANSI_ESCAPES", "True")
+    framework_op(emu, unique("ansikept"), script, wait=True).execute(ctx())
+    assert any("\x1b[31mred\x1b[0m and plain" in m for m in lines())

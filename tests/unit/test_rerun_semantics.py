@@ -161,3 +161,39 @@ def test_ids_that_cannot_be_valid_are_refused_before_signing(job_id, version_id,
 
     with pytest.raises(ModelArtsConfigError, match=re.escape(message)):
         job_ref(job_id, version_id)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"poll_interval": float("nan")}, "poll_interval"),
+    ({"poll_interval": "30"}, "poll_interval"),
+    ({"max_run_time": float("inf")}, "max_run_time"),
+    ({"failure_log_lines": "x"}, "failure_log_lines"),
+    ({"outage_window": -1}, "outage_window"),
+    ({"hyperparameters": {"data_url": "/bkt/other/"}}, "hyperparameters[0].label"),
+    ({"hyperparameters": {"lr": 1, "train_url": "/bkt/x/"}}, "hyperparameters[1].label"),
+])
+def test_bad_operator_arguments_name_the_field(kwargs, field):
+    with pytest.raises(ModelArtsConfigError, match=f"^{re.escape(field)}: expected|^{re.escape(field)}: data_url"):
+        op(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"poke_interval": 0, "deferrable": True}, "poke_interval"),
+    ({"poll_interval": float("nan")}, "poll_interval"),
+    ({"failure_log_lines": -1}, "failure_log_lines"),
+])
+def test_bad_sensor_arguments_name_the_field(kwargs, field):
+    with pytest.raises(ModelArtsConfigError, match=f"^{field}: expected"):
+        TrainingJobSensor(task_id="wait", job_id=1, version_id=2, **kwargs)
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"timeout": "nan"}, "timeout"), ({"connect_timeout": "inf"}, "connect_timeout"),
+    ({"verify": "yes"}, "verify"), ({"region": "cn-north-4/evil"}, "region"), ({"max_retries": True}, "max_retries"),
+])
+def test_bad_connection_extras_name_the_field(extra, field):
+    from airflow_provider_modelarts.hooks.connection import ConnectionConfig
+
+    with pytest.raises(ModelArtsConfigError, match=f"field '{field}'"):
+        ConnectionConfig.from_values(conn_id="c", login="ak", password="sk",
+                                     extra={"region": "cn-north-4", **extra})
