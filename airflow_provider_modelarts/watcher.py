@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 #: aom-log returns at most 500 lines per call (§2.10).
 PAGE_LINES = 500
-#: Bound on log pages read per worker per poll, so tailing never starves status polling (10,000 lines).
+#: Bound on log pages read per worker per poll while the job runs, so tailing never starves status polling
+#: (10,000 lines); the rest follows at the next poll, and the read after the job ended takes everything.
 MAX_PAGES_PER_POLL = 20
 #: The cursor to start from: before any line (cursors are nanosecond timestamps) [inference].
 START_CURSOR = "0"
@@ -138,7 +139,9 @@ class JobWatcher:
             self.log_files = yield from self.api.log_names(self.ref, self.last_job)
         return self.log_files
 
-    def _tail_steps(self) -> Steps:
+    def _tail_steps(self, max_pages: int | None = MAX_PAGES_PER_POLL) -> Steps:
+        """New lines of every worker's log: at most ``max_pages`` pages each while the job runs (so polling the
+        status never starves), everything (``None``) once it ended — no line is ever skipped, only delayed."""
         try:
             names = yield from self._log_names()
         except ModelArtsApiError as err:
@@ -148,7 +151,9 @@ class JobWatcher:
             if name in self.unreadable:
                 continue
             base = self.cursor.positions.get(name, START_CURSOR)
-            for _ in range(MAX_PAGES_PER_POLL):
+            pages = 0
+            while max_pages is None or pages < max_pages:
+                pages += 1
                 try:
                     chunk = yield self.api.log_page(self.ref, name, base, PAGE_LINES)
                 except ModelArtsApiError as err:
@@ -215,12 +220,12 @@ class JobWatcher:
     def tail(self) -> None:
         """A final read after the job ended, for lines written since the last poll."""
         if self.print_log:
-            self._run(self._tail_steps())
+            self._run(self._tail_steps(max_pages=None))
             self.save()
 
     async def atail(self) -> None:
         if self.print_log:
-            await self._arun(self._tail_steps())
+            await self._arun(self._tail_steps(max_pages=None))
             await self.asave()
 
     def failure_log(self, lines: int) -> str:

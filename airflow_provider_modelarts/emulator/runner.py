@@ -60,8 +60,26 @@ def log_file_name(job_name: str, index: int) -> str:
     return f"job-{job_name.lower().replace('_', '-')}.{index}"
 
 
+class _Index:
+    """The parsed lines of one log file, extended with what was appended since (a file is only appended to)."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.cursors: list[int] = []
+        self.texts: list[str] = []
+
+
+#: per log path: pages are read often and files only grow, so each byte is parsed once
+_INDEXES: dict[Path, _Index] = {}
+MAX_INDEXES = 256
+
+
 class LogFile:
-    """One worker's log: lines stored as ``<cursor>\\t<text>``; cursors are strictly increasing nanoseconds."""
+    """One worker's log: lines stored as ``<cursor>\\t<text>\\n``; cursors are strictly increasing nanoseconds.
+
+    A line is what the job wrote between two newlines, exactly: a ``\\r`` inside it (a progress bar) is kept,
+    and no line is cut or dropped, however long (the API reference documents no line limit).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -71,10 +89,10 @@ class LogFile:
     def append(self, text: str) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            self._handle = self.path.open("a", encoding="utf-8", newline="\n")
         cursor = max(time.time_ns(), self._last + 1)
         self._last = cursor
-        self._handle.write(f"{cursor}\t{text}\n")
+        self._handle.write(f"{cursor}\t{text.replace(chr(10), ' ')}\n")
         self._handle.flush()
 
     def close(self) -> None:
@@ -83,17 +101,23 @@ class LogFile:
             self._handle = None
 
     def read(self) -> tuple[list[int], list[str]]:
-        cursors: list[int] = []
-        texts: list[str] = []
+        index = _INDEXES.pop(self.path, None) or _Index()
+        _INDEXES[self.path] = index  # most recently used last
+        while len(_INDEXES) > MAX_INDEXES:
+            del _INDEXES[next(iter(_INDEXES))]
         if not self.path.exists():
-            return cursors, texts
-        with self.path.open(encoding="utf-8") as handle:
-            for raw in handle:
-                cursor, _, text = raw.rstrip("\n").partition("\t")
-                if cursor.isdigit():
-                    cursors.append(int(cursor))
-                    texts.append(text)
-        return cursors, texts
+            return [], []
+        with self.path.open("rb") as handle:
+            handle.seek(index.offset)
+            data = handle.read()
+        complete = data.rfind(b"\n") + 1  # a line still being written is read next time
+        for raw in data[:complete].split(b"\n")[:-1]:
+            cursor, _, text = raw.decode("utf-8", "replace").partition("\t")
+            if cursor.isdigit():
+                index.cursors.append(int(cursor))
+                index.texts.append(text)
+        index.offset += complete
+        return index.cursors, index.texts
 
     def text(self) -> str:
         return "".join(t + "\n" for t in self.read()[1])
@@ -115,6 +139,10 @@ class LogFile:
             return {"start_line": base_line, "end_line": base_line, "lines": 0, "content": ""}
         return {"start_line": str(cursors[lo]), "end_line": str(cursors[hi - 1]), "lines": hi - lo,
                 "content": "\n".join(texts[lo:hi])}
+
+
+def _decode(line: bytes) -> str:
+    return line.removesuffix(b"\r").decode("utf-8", "replace")  # CRLF ends a line; a lone \r stays inside it
 
 
 @dataclass
@@ -211,15 +239,19 @@ class JobRunner:
             self.executions.pop(version_id, None)
 
     async def _pump(self, proc: asyncio.subprocess.Process, log: LogFile) -> int:
+        """Every byte the worker writes, split into lines at ``\\n`` only (``readline`` would drop the rest of a
+        line longer than its limit)."""
         assert proc.stdout is not None
+        pending = b""
         while True:
-            try:
-                line = await proc.stdout.readline()
-            except ValueError:  # a line longer than the limit: take what is there
-                line = await proc.stdout.read(1 << 20)
-            if not line:
+            chunk = await proc.stdout.read(1 << 16)
+            if not chunk:
                 break
-            log.append(line.decode("utf-8", "replace").rstrip("\r\n"))
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                log.append(_decode(line))
+        if pending:
+            log.append(_decode(pending))
         code = await proc.wait()
         (self.pids_dir / str(proc.pid)).unlink(missing_ok=True)
         return code

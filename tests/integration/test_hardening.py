@@ -186,3 +186,27 @@ def test_ansi_escapes_are_removed_from_the_task_log_unless_kept(emu, api, lines,
     monkeypatch.setenv("AIRFLOW__MODELARTS__KEEP_ANSI_ESCAPES", "True")
     framework_op(emu, unique("ansikept"), script, wait=True).execute(ctx())
     assert any("\x1b[31mred\x1b[0m and plain" in m for m in lines())
+
+
+# ---------------------------------------------------------------------------------------------- log content
+def test_the_emulator_keeps_every_byte_of_a_line(emu, api):
+    """A progress bar (``\\r`` inside a line) and a 2,000,000-character line arrive whole, as the job wrote them."""
+    from airflow_provider_modelarts.watcher import JobWatcher
+
+    script = ("import sys\nsys.stdout.write('epoch 1 [#  ]\\r[## ]\\r[###] done\\n')\n"
+              "sys.stdout.write('y' * 2_000_000 + '\\n')\nsys.stdout.write('after\\r\\n')\nsys.stdout.flush()\n")
+    result = framework_op(emu, unique("bytes"), script, wait=True, print_log=False).execute(ctx())
+
+    class Lines:
+        seen: list[str] = []
+
+        def info(self, msg, *args):
+            self.seen.append(msg % args)
+
+        warning = error = info
+
+    log = Lines()
+    watcher = JobWatcher(ModelArtsHook(), result["job_id"], result.get("version_id"), log=log)
+    watcher.tail()
+    seen = [m.split("] ", 1)[1] for m in log.seen if m.startswith("[")]
+    assert seen == ["epoch 1 [#  ]\r[## ]\r[###] done", "y" * 2_000_000, "after"], [x[:40] for x in seen]
