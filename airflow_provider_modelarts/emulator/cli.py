@@ -28,11 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "temporary directory)")
     parser.add_argument("--region", default=server.DEFAULT_REGION, help="region id; also the IAM project name")
     parser.add_argument("--project-id", default=None, help="project id (default: random, kept under --root)")
-    parser.add_argument("--ak", default=server.DEFAULT_AK, help="access key accepted for AK/SK signing")
-    parser.add_argument("--sk", default=server.DEFAULT_SK, help="secret key of --ak")
-    parser.add_argument("--user", default=server.DEFAULT_USER, help="IAM user name for password auth")
-    parser.add_argument("--password", default=server.DEFAULT_PASSWORD, help="IAM password of --user")
-    parser.add_argument("--domain", default=server.DEFAULT_DOMAIN, help="account (domain) name of --user")
+    parser.add_argument("--ak", default=None, help="access key accepted for AK/SK signing (default: random on the "
+                                                   "root's first start, then kept in ROOT/credentials.json)")
+    parser.add_argument("--user", default=None, help="IAM user name for password auth (default: kept in the root)")
+    parser.add_argument("--domain", default=None, help="account (domain) name of --user (default: kept in the root)")
+    parser.add_argument("--fixed-credentials", action="store_true",
+                        help="use the fixed, public example credentials instead of random ones (never on a shared "
+                             f"machine). The secret key and password come from ${server.SK_ENV} and "
+                             f"${server.PASSWORD_ENV} when set — never from the command line")
+    parser.add_argument("--no-metadata", action="store_true",
+                        help="switch the instance metadata service (env auth credentials) off")
     parser.add_argument("--faults", default=None,
                         help="fault spec, e.g. 'create_job=drop/after#1; *=503@0.2; get_version=latency:5@0.1' "
                              "(ENDPOINT=FAULT[/before|after][@PROBABILITY][#COUNT]; FAULT is 429[:retry-after], "
@@ -56,9 +61,15 @@ def main(argv: list[str] | None = None) -> None:
     marker = root / "project_id"
     project_id = args.project_id or (marker.read_text().strip() if marker.exists() else secrets.token_hex(16))
     marker.write_text(project_id)
+    import os
+
+    creds, created = server.resolve_credentials(root, ak=args.ak, sk=os.environ.get(server.SK_ENV), user=args.user,
+                                                password=os.environ.get(server.PASSWORD_ENV), domain=args.domain,
+                                                fixed=args.fixed_credentials)
     try:
         server.serve(host=args.host, port=args.port, root=root, region=args.region, project_id=project_id,
-                     ak=args.ak, sk=args.sk, user=args.user, password=args.password, domain=args.domain,
+                     ak=creds["ak"], sk=creds["sk"], user=creds["user"], password=creds["password"],
+                     domain=creds["domain"], show_secrets=created, metadata_service=not args.no_metadata,
                      faults=args.faults, seed=args.seed, max_running=args.max_running, step_delay=args.step_delay,
                      kill_grace=args.kill_grace, token_lifetime=args.token_lifetime,
                      temp_key_lifetime=args.temp_key_lifetime, quiet=args.quiet)

@@ -1,4 +1,4 @@
-"""The emulator's own admin API and console page (loopback only)."""
+"""The emulator's own admin API and console page (loopback only: see ``middleware.local_surface_refusal``)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,32 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_provider_modelarts.emulator.errors import EmulatorError
 from airflow_provider_modelarts.emulator.routes_v1 import version_detail
-from airflow_provider_modelarts.emulator.state import Emulator, is_loopback
+from airflow_provider_modelarts.emulator.state import Emulator
 from airflow_provider_modelarts.models import JobState
 
 
 def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
     # ------------------------------------------------------------------ admin (loopback only)
-    def admin_guard(request: Request) -> None:
-        if not is_loopback(request):
-            raise EmulatorError((403, "Emulator.0001"), "The emulator's admin API is only reachable from loopback.",
-                                style="gateway")
+    async def json_body(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError as err:
+            raise EmulatorError((400, "Emulator.0002"), f"Expected a JSON object body: {err}", style="gateway") \
+                from None
+        if not isinstance(body, dict):
+            raise EmulatorError((400, "Emulator.0002"), "Expected a JSON object body", style="gateway")
+        return body
 
     @app.get("/_emulator/health", name="admin_health")
     async def admin_health(request: Request) -> Response:
-        admin_guard(request)
         return JSONResponse({"ok": True, "lost_on_start": emu.lost_on_start})
 
     @app.get("/_emulator/stats", name="admin_stats")
     async def admin_stats(request: Request) -> Response:
-        admin_guard(request)
         return JSONResponse(emu.stats())
 
     @app.post("/_emulator/stats/reset", name="admin_stats_reset")
     async def admin_stats_reset(request: Request) -> Response:
-        admin_guard(request)
         emu.requests.clear()
         emu.auth_outcomes.clear()
         emu.response_bytes.clear()
@@ -43,13 +45,11 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
     @app.get("/_emulator/requests", name="admin_requests")
     async def admin_requests(request: Request) -> Response:
         """The API requests received since the last stats reset (endpoint, method, path, query, body)."""
-        admin_guard(request)
         return JSONResponse({"requests": emu.recorded()})
 
     @app.post("/_emulator/faults", name="admin_faults")
     async def admin_faults(request: Request) -> Response:
-        admin_guard(request)
-        body = await request.json()
+        body = await json_body(request)
         try:
             emu.faults.set(body.get("spec"), body.get("seed"))
         except ValueError as err:
@@ -58,8 +58,7 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
 
     @app.post("/_emulator/datasets", name="admin_datasets")
     async def admin_datasets(request: Request) -> Response:
-        admin_guard(request)
-        body = await request.json()
+        body = await json_body(request)
         emu.obs.local(body["obs_path"])
         emu.store.execute("INSERT OR REPLACE INTO datasets(dataset_id, version_id, obs_path) VALUES (?,?,?)",
                           (str(body["dataset_id"]), str(body["version_id"]), body["obs_path"]))
@@ -67,12 +66,11 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
 
     @app.post("/_emulator/config", name="admin_config")
     async def admin_config(request: Request) -> Response:
-        admin_guard(request)
-        body = await request.json()
+        body = await json_body(request)
         for key in ("token_lifetime", "temp_key_lifetime"):
             if key in body:
                 setattr(emu.account, key, float(body[key]))
-        for key in ("metadata_agency", "metadata_token_api", "record_responses"):
+        for key in ("metadata_agency", "metadata_token_api", "record_responses", "metadata_service"):
             if key in body:
                 setattr(emu.settings, key, bool(body[key]))
         return JSONResponse({"ok": True})
@@ -80,7 +78,6 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
     # ------------------------------------------------------------------ console page (loopback only)
     @app.get("/console/training-jobs/{job_id}/versions/{version_id}", name="console")
     async def console(job_id: int, version_id: int, request: Request) -> Response:
-        admin_guard(request)
         job, version = emu.version_or_404(job_id, version_id)
         detail = version_detail(job, version)
         assert emu.runner is not None

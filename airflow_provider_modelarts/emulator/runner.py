@@ -211,7 +211,7 @@ class JobRunner:
                         *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                         stdin=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20)
                     execution.processes.append(proc)
-                    (self.pids_dir / str(proc.pid)).touch()
+                    (self.pids_dir / str(proc.pid)).write_text(process_identity(proc.pid) or "")
                 if execution.stopping:  # stopped while the workers were starting
                     for proc in execution.processes:
                         _signal_group(proc, signal.SIGTERM)
@@ -354,12 +354,27 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
         pass
 
 
+def process_identity(pid: int) -> str | None:
+    """What tells a process apart from a later one that reuses its PID: its start time (clock ticks since boot,
+    ``/proc/<pid>/stat`` field 22) and its session id (a worker leads its own session)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "; comm may hold spaces
+    return f"{fields[19]}:{fields[3]}"  # starttime, session
+
+
 def kill_leftover_workers(pids_dir: Path) -> None:
-    """Kill the process groups of workers a previous server left behind (it was killed, not stopped)."""
+    """Kill the process groups of workers a previous server left behind (it was killed, not stopped) — only
+    when the PID still belongs to that worker (same start time and session): a reused PID is left alone."""
     for marker in pids_dir.glob("*"):
         if marker.name.isdigit():
-            try:
-                os.killpg(int(marker.name), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            recorded = marker.read_text().strip() if marker.is_file() else ""
+            pid = int(marker.name)
+            if recorded and process_identity(pid) == recorded:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         marker.unlink(missing_ok=True)

@@ -18,11 +18,16 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_REGION = "cn-north-4"
+#: the fixed, public credentials — used only when asked for (``fixed_credentials`` / ``--fixed-credentials``)
 DEFAULT_AK = "EMULATORACCESSKEY000"
 DEFAULT_SK = "emulator-secret-key-0000000000000000000000"
 DEFAULT_USER = "modelarts-user"
 DEFAULT_PASSWORD = "emulator-password"
 DEFAULT_DOMAIN = "modelarts-account"
+#: how the secrets reach a server process (never its command line, which any local user can read)
+SK_ENV = "MODELARTS_EMULATOR_SK"
+PASSWORD_ENV = "MODELARTS_EMULATOR_PASSWORD"
+CREDENTIALS_FILE = "credentials.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,38 @@ class EmulatorCredentials:
     domain: str
     region: str
     project_id: str
+
+
+def resolve_credentials(root: Path, *, ak: str | None = None, sk: str | None = None, user: str | None = None,
+                        password: str | None = None, domain: str | None = None,
+                        fixed: bool = False) -> tuple[dict[str, str], bool]:
+    """The AK/SK and IAM user of an emulator root: random on its first start (or the public fixed ones when
+    ``fixed``), kept in ``<root>/credentials.json`` (mode 0600) for the next starts; given values win and are
+    kept. Returns them and whether they were created now (then they are printed, once)."""
+    import string
+
+    path = root / CREDENTIALS_FILE
+    saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    created = not saved
+    if fixed:
+        base = {"ak": DEFAULT_AK, "sk": DEFAULT_SK, "user": DEFAULT_USER, "password": DEFAULT_PASSWORD,
+                "domain": DEFAULT_DOMAIN}
+    elif saved:
+        base = saved
+    else:
+        alnum = string.ascii_uppercase + string.digits
+        base = {"ak": "".join(secrets.choice(alnum) for _ in range(20)),
+                "sk": "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40)),
+                "user": "modelarts-user", "password": secrets.token_urlsafe(18), "domain": "modelarts-account"}
+    given = {"ak": ak, "sk": sk, "user": user, "password": password, "domain": domain}
+    creds = {k: given[k] or base[k] for k in base}
+    if creds != saved:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(creds, handle)
+        created = created or any(given.values())
+    return creds, created
 
 
 def conn_extra(url: str, creds: EmulatorCredentials, auth_type: str, api_version: str = "v2") -> dict[str, Any]:
@@ -75,7 +112,8 @@ class _Protocol:
 
 def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak: str, sk: str, user: str,
           password: str, domain: str, faults: str | None, seed: int | None, max_running: int, step_delay: float,
-          kill_grace: float, token_lifetime: float, temp_key_lifetime: float, quiet: bool = False) -> None:
+          kill_grace: float, token_lifetime: float, temp_key_lifetime: float, quiet: bool = False,
+          show_secrets: bool = True, metadata_service: bool = True) -> None:
     """Run the server in this process until SIGTERM/SIGINT; prints one JSON line with its URL first."""
     import uvicorn
 
@@ -90,7 +128,8 @@ def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak:
     account = Account(ak, sk, user, password, domain, "d" + project_id[:31], region, project_id,
                       token_lifetime=token_lifetime, temp_key_lifetime=temp_key_lifetime)
     emu = Emulator(EmulatorSettings(root=root, account=account, max_running=max_running, step_delay=step_delay,
-                                    kill_grace=kill_grace, faults=faults, seed=seed))
+                                    kill_grace=kill_grace, faults=faults, seed=seed,
+                                    metadata_service=metadata_service))
     app = EmulatorMiddleware(create_app(emu), emu)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,9 +143,14 @@ def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak:
                       "lost_on_start": emu.lost_on_start}), flush=True)
     if not quiet:
         print(f"ModelArts emulator listening on {url} (root {root})", file=sys.stderr)
-        print(f"  AK/SK: {ak} / {sk}\n  IAM user/domain/password: {user} / {domain} / {password}\n"
-              f"  region {region}, project {project_id}", file=sys.stderr)
-        print("  export AIRFLOW_CONN_MODELARTS_DEFAULT='" + json.dumps(conn_dict(url, creds)) + "'", file=sys.stderr)
+        if show_secrets:  # new credentials: shown this once; afterwards they are in the root's credentials.json
+            print(f"  AK/SK: {ak} / {sk}\n  IAM user/domain/password: {user} / {domain} / {password}\n"
+                  f"  region {region}, project {project_id}", file=sys.stderr)
+            print("  export AIRFLOW_CONN_MODELARTS_DEFAULT='" + json.dumps(conn_dict(url, creds)) + "'",
+                  file=sys.stderr)
+        else:
+            print(f"  credentials: {root / CREDENTIALS_FILE} (AK {ak}); region {region}, project {project_id}",
+                  file=sys.stderr)
     config = uvicorn.Config(app, http=_Protocol.make(), log_level="warning", access_log=False, lifespan="on",
                             timeout_keep_alive=30, backlog=2048)
     server = uvicorn.Server(config)
@@ -128,18 +172,24 @@ class ModelArtsEmulator:
     def __init__(self, root: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  region: str = DEFAULT_REGION, project_id: str | None = None, faults: str | None = None,
                  seed: int | None = None, max_running: int = 64, step_delay: float = 0.1, kill_grace: float = 5.0,
-                 token_lifetime: float = 86400.0, temp_key_lifetime: float = 900.0, ak: str = DEFAULT_AK,
-                 sk: str = DEFAULT_SK, user: str = DEFAULT_USER, password: str = DEFAULT_PASSWORD,
-                 domain: str = DEFAULT_DOMAIN, log_path: str | Path | None = None) -> None:
+                 token_lifetime: float = 86400.0, temp_key_lifetime: float = 900.0, ak: str | None = None,
+                 sk: str | None = None, user: str | None = None, password: str | None = None,
+                 domain: str | None = None, fixed_credentials: bool = False,
+                 log_path: str | Path | None = None) -> None:
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="modelarts-emulator-"))
         self.project_id = project_id or _stable_project_id(self.root)
         self._args = [
             "--host", host, "--port", str(port), "--root", str(self.root), "--region", region,
-            "--project-id", self.project_id, "--ak", ak, "--sk", sk, "--user", user, "--password", password,
-            "--domain", domain, "--max-running", str(max_running), "--step-delay", str(step_delay),
+            "--project-id", self.project_id, "--max-running", str(max_running), "--step-delay", str(step_delay),
             "--kill-grace", str(kill_grace), "--token-lifetime", str(token_lifetime),
             "--temp-key-lifetime", str(temp_key_lifetime), "--quiet",
         ]
+        for flag, value in (("--ak", ak), ("--user", user), ("--domain", domain)):
+            if value:
+                self._args += [flag, value]
+        if fixed_credentials:
+            self._args.append("--fixed-credentials")
+        self._secrets = {name: value for name, value in ((SK_ENV, sk), (PASSWORD_ENV, password)) if value}
         if faults:
             self._args += ["--faults", faults]
         if seed is not None:
@@ -153,9 +203,11 @@ class ModelArtsEmulator:
     def start(self, timeout: float = 30.0) -> ModelArtsEmulator:
         self.root.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        env = {k: v for k, v in os.environ.items() if k not in (SK_ENV, PASSWORD_ENV)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "airflow_provider_modelarts.emulator", *self._args],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**env, **self._secrets})
         log.close()
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout

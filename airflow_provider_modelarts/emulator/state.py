@@ -37,6 +37,7 @@ class EmulatorSettings:
     metadata_agency: bool = True
     metadata_token_api: bool = True  # False: PUT …/api/token answers 404 and securitykey needs no token
     record_responses: bool = False  # keep answer bodies in the request log (conformance tests)
+    metadata_service: bool = True  # False: the instance metadata endpoints answer 404 (no env-auth credentials)
 
 
 class Emulator:
@@ -181,11 +182,6 @@ def paging(q: Any, *, max_per_page: int = 1000) -> tuple[int, int]:
     list APIs document."""
     return (int_param(q.get("per_page"), "per_page", 10, 1, max_per_page),
             int_param(q.get("page"), "page", 1, 1, 65535))
-
-
-def is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
 
 def ok(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -395,10 +395,11 @@ def test_state_survives_restart_and_running_jobs_become_lost(tmp_path, monkeypat
 def test_cli_help_documents_every_option():
     out = subprocess.run([sys.executable, "-m", "airflow_provider_modelarts.emulator", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    for option in ("--host", "--port", "--root", "--region", "--project-id", "--ak", "--sk", "--user", "--password",
-                   "--domain", "--faults", "--seed", "--max-running", "--step-delay", "--kill-grace",
-                   "--token-lifetime", "--temp-key-lifetime"):
+    for option in ("--host", "--port", "--root", "--region", "--project-id", "--ak", "--user", "--domain",
+                   "--fixed-credentials", "--no-metadata", "--faults", "--seed", "--max-running", "--step-delay",
+                   "--kill-grace", "--token-lifetime", "--temp-key-lifetime", "MODELARTS_EMULATOR_SK"):
         assert option in out
+    assert "--sk" not in out and "--password" not in out  # secrets never travel on a command line
 
 
 def test_admin_and_console_are_loopback_only_but_console_works(emu, hook):
