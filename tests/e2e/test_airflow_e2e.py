@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill", "e2e_reschedule",
-           "e2e_rerun_operator", "e2e_rerun_sync", "e2e_rerun_sensor", "e2e_triggerer_restart", "e2e_sensor_failure", "e2e_config_error")
+           "e2e_rerun_operator", "e2e_rerun_sync", "e2e_rerun_sensor", "e2e_wrong_sk", "e2e_triggerer_restart", "e2e_sensor_failure", "e2e_config_error")
 
 
 def _free_port() -> int:
@@ -140,6 +140,9 @@ def stack(request, tmp_path_factory):
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
             "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version=api_version),
+            "AIRFLOW_CONN_MODELARTS_WRONG_SK": json.dumps({**emu.conn_dict("aksk", api_version),
+                                                           "password": "not-the-secret-key-000000000000000000000"}),
+            "MODELARTS_LOCKOUT_DIR": str(home / "lockout"),
             "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
         port = _free_port()
@@ -373,3 +376,23 @@ def test_failed_training_and_config_errors_say_what_to_do(stack):
     assert (ti["state"], ti["try_number"]) == ("failed", 1), ti  # retries=3, none used
     text = "".join(airflow.task_logs("e2e_config_error", config, "train").values())
     assert "train_instance_count: expected an integer >= 1, got 0" in text
+
+
+def test_eight_tasks_with_a_wrong_sk_and_retries_leave_the_ak_unlocked(stack):
+    airflow, emu = stack
+    emu.reset_stats()
+    run_id = airflow.trigger("e2e_wrong_sk")
+    assert _wait_run(airflow, "e2e_wrong_sk", run_id) == "failed"
+    for index in range(8):
+        ti = airflow.ti("e2e_wrong_sk", run_id, f"wait_{index}")
+        assert (ti["state"], ti["try_number"]) == ("failed", 1), ti  # a rejected signature is not retried
+    log = "".join(airflow.task_logs("e2e_wrong_sk", run_id, "wait_0").values())
+    assert "check the AK/SK" in log or "signature was rejected" in log
+    assert emu.stats()["requests"].get("v2_get_job", 0) <= 3  # bad signatures that reached the service
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
+    try:  # the right key still works: the AK is not locked
+        assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 1
+    finally:
+        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
