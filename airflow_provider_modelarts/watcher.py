@@ -118,9 +118,10 @@ class JobWatcher:
             self._apply(await self.store.aload())
 
     def forget(self) -> None:
-        """The wait is over: remove the saved cursor."""
+        """The wait is over: remove the saved cursor (once)."""
         if self.store is not None:
             self.store.delete()
+            self.store = None
 
     # ------------------------------------------------------------------ steps (transport-free)
     def _poll_steps(self) -> Steps:

@@ -119,9 +119,12 @@ class TrainingJobSensor(BaseSensorOperator):
         self._identity = TaskIdentity.of(context["ti"])
         url = self.modelarts_console_url = console_url(self.hook.config, *self._target())
         ModelArtsTrainingJobLink.persist(context, url)
-        if not self.deferrable:
-            return super().execute(context)
         from airflow_provider_modelarts import waiting
+
+        if not self.deferrable:  # poke / reschedule: Airflow's loop calls poke(); its timeout ends the wait too
+            self._watcher = self._watcher_for(context)
+            with waiting.concluding(self._watcher, context):
+                return super().execute(context)
         from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
         watcher = self._watcher = self._watcher_for(context)
@@ -153,7 +156,7 @@ class TrainingJobSensor(BaseSensorOperator):
         if self._watcher is None:  # one per process: each reschedule-mode poke starts from the saved cursor
             self._watcher = self._watcher_for(context)
         watcher = self._watcher
-        with waiting.concluding(watcher, context):
+        with waiting.concluding(watcher, context):  # (execute's covers Airflow's own timeout)
             outage = waiting.Outage(self.outage_window, self.log, since=watcher.outage_since)
             try:
                 version = watcher.poll()

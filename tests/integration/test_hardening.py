@@ -210,3 +210,17 @@ def test_the_emulator_keeps_every_byte_of_a_line(emu, api):
     watcher.tail()
     seen = [m.split("] ", 1)[1] for m in log.seen if m.startswith("[")]
     assert seen == ["epoch 1 [#  ]\r[## ]\r[###] done", "y" * 2_000_000, "after"], [x[:40] for x in seen]
+
+
+def test_the_saved_cursor_is_removed_when_a_sensor_times_out(emu, api, memory_variables):
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
+    result = framework_op(emu, unique("cursorgone"), LONG).execute(ctx())
+    sensor = TrainingJobSensor(task_id="wait", job_id=result["job_id"], version_id=result.get("version_id"),
+                               poll_interval=0.2, timeout=1.5)
+    ti = TaskInstanceStub(task_id="wait")
+    ti.max_tries = 3  # a timeout fails the sensor for good anyway
+    with pytest.raises(AirflowSensorTimeout):
+        sensor.execute(ctx(ti))
+    assert not [k for k in memory_variables.values if k.startswith("modelarts_log_cursor")]
+    ModelArtsHook().stop_job(result["job_id"], result.get("version_id"))
