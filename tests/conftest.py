@@ -27,6 +27,17 @@ from airflow_provider_modelarts.hooks import lockout  # noqa: E402
 from airflow_provider_modelarts.hooks.credentials import clear_caches  # noqa: E402
 
 
+TIERS = {"unit": "unit", "integration": "integration", "conformance": "integration", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items):
+    """Each test's tier from its folder: ``-m unit`` (seconds), ``-m integration``, ``-m e2e``."""
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts[0]
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, TIERS[folder]))
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     """One emulator process for the session; tests that change faults/config restore them."""
