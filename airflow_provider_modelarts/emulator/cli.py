@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use the fixed, public example credentials instead of random ones (never on a shared "
                              f"machine). The secret key and password come from ${server.SK_ENV} and "
                              f"${server.PASSWORD_ENV} when set — never from the command line")
+    parser.add_argument("--virtual-jobs", action="store_true",
+                        help="run every job without a process: it follows its status timeline and writes synthetic "
+                             "log lines (hyperparameters emulator_virtual_seconds, _lines, _exit_code shape it; "
+                             "emulator_virtual_seconds alone makes one job virtual) — for scale tests")
     parser.add_argument("--no-metadata", action="store_true",
                         help="switch the instance metadata service (env auth credentials) off")
     parser.add_argument("--faults", default=None,
@@ -70,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         server.serve(host=args.host, port=args.port, root=root, region=args.region, project_id=project_id,
                      ak=creds["ak"], sk=creds["sk"], user=creds["user"], password=creds["password"],
                      domain=creds["domain"], show_secrets=created, metadata_service=not args.no_metadata,
+                     virtual_jobs=args.virtual_jobs,
                      faults=args.faults, seed=args.seed, max_running=args.max_running, step_delay=args.step_delay,
                      kill_grace=args.kill_grace, token_lifetime=args.token_lifetime,
                      temp_key_lifetime=args.temp_key_lifetime, quiet=args.quiet)

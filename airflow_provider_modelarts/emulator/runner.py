@@ -141,6 +141,31 @@ class LogFile:
                 "content": "\n".join(texts[lo:hi])}
 
 
+@dataclass(frozen=True)
+class VirtualPlan:
+    seconds: float
+    lines: int
+    exit_code: int
+
+
+#: hyperparameters (v1 ``parameter``, v2 ``parameters``/``environments``) that make one job virtual and shape it
+VIRTUAL_PARAMS = ("emulator_virtual_seconds", "emulator_virtual_lines", "emulator_virtual_exit_code")
+
+
+def virtual_plan(config: dict[str, Any], every_job: bool) -> VirtualPlan | None:
+    """How a virtual job runs, or None for a real one: a job is virtual when the emulator runs every job so
+    (``--virtual-jobs``) or when it sets ``emulator_virtual_seconds``; defaults 10 s and 10 lines, exit 0."""
+    values = {str(p.get("label")): p.get("value") for p in config.get("parameter") or []}
+    values.update({str(k): v for k, v in (config.get("environments") or {}).items()})
+    if not every_job and VIRTUAL_PARAMS[0] not in values:
+        return None
+    try:
+        return VirtualPlan(float(values.get(VIRTUAL_PARAMS[0], 10)), int(values.get(VIRTUAL_PARAMS[1], 10)),
+                           int(values.get(VIRTUAL_PARAMS[2], 0)))
+    except (TypeError, ValueError):
+        return VirtualPlan(10.0, 10, 0)
+
+
 def _decode(line: bytes) -> str:
     return line.removesuffix(b"\r").decode("utf-8", "replace")  # CRLF ends a line; a lone \r stays inside it
 
@@ -157,8 +182,10 @@ class JobRunner:
     """Starts and watches worker processes inside the server's event loop (no polling threads)."""
 
     def __init__(self, store: Store, obs: LocalObs, logs_dir: Path, work_dir: Path, *, max_running: int = 64,
-                 step_delay: float = 0.1, kill_grace: float = 5.0) -> None:
+                 step_delay: float = 0.1, kill_grace: float = 5.0, virtual: bool = False) -> None:
         self.store = store
+        #: every job virtual (no process: a timeline and synthetic log lines), for scale tests
+        self.virtual = virtual
         self.obs = obs
         self.logs_dir = logs_dir
         self.work_dir = work_dir
@@ -205,19 +232,28 @@ class JobRunner:
                 if execution.stopping:
                     return
                 await asyncio.sleep(self.step_delay)
-                commands = [self._command(job, version, i) for i in range(len(logs))]
+                plan = virtual_plan(version["config"], self.virtual)
+                if plan is not None:  # no process: the timeline and synthetic lines of a job
+                    self.store.set_status(version_id, 8)
+                    codes = await asyncio.gather(*(self._virtual(execution, plan, log) for log in logs))
+                    execution.processes.clear()
+                    commands = []
+                else:
+                    commands = [self._command(job, version, i) for i in range(len(logs))]
                 for argv, cwd, env in commands:
                     proc = await asyncio.create_subprocess_exec(
                         *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                         stdin=asyncio.subprocess.DEVNULL, start_new_session=True, limit=1 << 20)
                     execution.processes.append(proc)
                     (self.pids_dir / str(proc.pid)).write_text(process_identity(proc.pid) or "")
-                if execution.stopping:  # stopped while the workers were starting
-                    for proc in execution.processes:
-                        _signal_group(proc, signal.SIGTERM)
-                else:
-                    self.store.set_status(version_id, 8)
-                codes = await asyncio.gather(*(self._pump(p, log) for p, log in zip(execution.processes, logs, strict=False)))
+                if plan is None:
+                    if execution.stopping:  # stopped while the workers were starting
+                        for proc in execution.processes:
+                            _signal_group(proc, signal.SIGTERM)
+                    else:
+                        self.store.set_status(version_id, 8)
+                    codes = await asyncio.gather(*(self._pump(p, log)
+                                                   for p, log in zip(execution.processes, logs, strict=False)))
             failed = [(i, c) for i, c in enumerate(codes) if c != 0]
             if execution.stopping:
                 return
@@ -237,6 +273,18 @@ class JobRunner:
                 log.close()
             self._copy_logs(job, version, logs)
             self.executions.pop(version_id, None)
+
+    async def _virtual(self, execution: Execution, plan: VirtualPlan, log: LogFile) -> int:
+        """A virtual worker: ``plan.lines`` synthetic lines spread over ``plan.seconds``, then its exit code."""
+        step = plan.seconds / max(plan.lines, 1)
+        for index in range(plan.lines):
+            if execution.stopping:
+                return 137
+            log.append(f"virtual line {index} of {plan.lines}")
+            await asyncio.sleep(step)
+        if plan.lines == 0:
+            await asyncio.sleep(plan.seconds)
+        return 137 if execution.stopping else plan.exit_code
 
     async def _pump(self, proc: asyncio.subprocess.Process, log: LogFile) -> int:
         """Every byte the worker writes, split into lines at ``\\n`` only (``readline`` would drop the rest of a

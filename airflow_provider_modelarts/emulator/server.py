@@ -113,7 +113,7 @@ class _Protocol:
 def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak: str, sk: str, user: str,
           password: str, domain: str, faults: str | None, seed: int | None, max_running: int, step_delay: float,
           kill_grace: float, token_lifetime: float, temp_key_lifetime: float, quiet: bool = False,
-          show_secrets: bool = True, metadata_service: bool = True) -> None:
+          show_secrets: bool = True, metadata_service: bool = True, virtual_jobs: bool = False) -> None:
     """Run the server in this process until SIGTERM/SIGINT; prints one JSON line with its URL first."""
     import uvicorn
 
@@ -129,7 +129,7 @@ def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak:
                       token_lifetime=token_lifetime, temp_key_lifetime=temp_key_lifetime)
     emu = Emulator(EmulatorSettings(root=root, account=account, max_running=max_running, step_delay=step_delay,
                                     kill_grace=kill_grace, faults=faults, seed=seed,
-                                    metadata_service=metadata_service))
+                                    metadata_service=metadata_service, virtual_jobs=virtual_jobs))
     app = EmulatorMiddleware(create_app(emu), emu)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,6 +167,10 @@ class ModelArtsEmulator:
     :param root: state directory (SQLite state, local OBS, logs); a temporary one when omitted.
     :param faults: initial fault spec (see :mod:`airflow_provider_modelarts.emulator.faults`).
     :param step_delay: seconds between status steps (INIT → WAITING → RUNNING).
+    :param virtual_jobs: run every job without a process (its timeline and synthetic log lines; hyperparameters
+        ``emulator_virtual_seconds`` / ``_lines`` / ``_exit_code`` shape it, and make a single job virtual even
+        without this).
+    :param fixed_credentials: the public example credentials instead of random ones kept with the root.
     """
 
     def __init__(self, root: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
@@ -174,7 +178,7 @@ class ModelArtsEmulator:
                  seed: int | None = None, max_running: int = 64, step_delay: float = 0.1, kill_grace: float = 5.0,
                  token_lifetime: float = 86400.0, temp_key_lifetime: float = 900.0, ak: str | None = None,
                  sk: str | None = None, user: str | None = None, password: str | None = None,
-                 domain: str | None = None, fixed_credentials: bool = False,
+                 domain: str | None = None, fixed_credentials: bool = False, virtual_jobs: bool = False,
                  log_path: str | Path | None = None) -> None:
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="modelarts-emulator-"))
         self.project_id = project_id or _stable_project_id(self.root)
@@ -189,6 +193,8 @@ class ModelArtsEmulator:
                 self._args += [flag, value]
         if fixed_credentials:
             self._args.append("--fixed-credentials")
+        if virtual_jobs:
+            self._args.append("--virtual-jobs")
         self._secrets = {name: value for name, value in ((SK_ENV, sk), (PASSWORD_ENV, password)) if value}
         if faults:
             self._args += ["--faults", faults]

@@ -38,6 +38,7 @@ class EmulatorSettings:
     metadata_token_api: bool = True  # False: PUT …/api/token answers 404 and securitykey needs no token
     record_responses: bool = False  # keep answer bodies in the request log (conformance tests)
     metadata_service: bool = True  # False: the instance metadata endpoints answer 404 (no env-auth credentials)
+    virtual_jobs: bool = False  # every job runs without a process: its timeline and synthetic log lines
 
 
 class Emulator:
@@ -81,7 +82,8 @@ class Emulator:
     def start_runner(self) -> None:
         root = self.settings.root
         self.runner = JobRunner(self.store, self.obs, root / "logs", root / "work", max_running=self.settings.max_running,
-                                step_delay=self.settings.step_delay, kill_grace=self.settings.kill_grace)
+                                step_delay=self.settings.step_delay, kill_grace=self.settings.kill_grace,
+                                virtual=self.settings.virtual_jobs)
 
     async def authenticate(self, request: Request, project_id: str | None) -> Principal:
         """Check the request's signature or token (recording the outcome for the stats)."""

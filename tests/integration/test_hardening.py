@@ -224,3 +224,16 @@ def test_the_saved_cursor_is_removed_when_a_sensor_times_out(emu, api, memory_va
         sensor.execute(ctx(ti))
     assert not [k for k in memory_variables.values if k.startswith("modelarts_log_cursor")]
     ModelArtsHook().stop_job(result["job_id"], result.get("version_id"))
+
+
+# ---------------------------------------------------------------------------------------------- virtual jobs (#14)
+def test_a_virtual_job_follows_its_timeline_without_a_process(emu, api, lines):  # noqa: F811
+    """``emulator_virtual_seconds`` makes one job virtual: no process, synthetic lines, the exit code asked for."""
+    ok = framework_op(emu, unique("virtual"), "raise SystemExit('a real process would fail')\n", wait=True,
+                      hyperparameters={"emulator_virtual_seconds": 0.5, "emulator_virtual_lines": 5}).execute(ctx())
+    assert ok["outcome"] == "success"
+    assert [m.split("] ", 1)[1].rstrip() for m in lines() if "virtual line" in m] == \
+        [f"virtual line {i} of 5" for i in range(5)]
+    with pytest.raises(ModelArtsJobError, match="exited with code 4"):
+        framework_op(emu, unique("virtualfail"), "print('x')\n", wait=True,
+                     hyperparameters={"emulator_virtual_seconds": 0.2, "emulator_virtual_exit_code": 4}).execute(ctx())
