@@ -2,7 +2,7 @@
 
 ``--smoke`` runs tiny sizes and writes nothing (the test suite does this so the benchmarks never rot);
 ``--only NAME[,NAME]`` runs some of: parse_cost, requests_per_job, log_efficiency, triggerer_scale,
-fault_soak, bad_input_audit.
+fault_soak, bad_input_audit, emulator_cost.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks import (
     bad_input_audit,
+    emulator_cost,
     fault_soak,
     log_efficiency,
     parse_cost,
@@ -25,7 +26,8 @@ from benchmarks import (
 )
 from benchmarks.common import REPO, Row, output_to
 
-ORDER = ["parse_cost", "requests_per_job", "log_efficiency", "triggerer_scale", "fault_soak", "bad_input_audit"]
+ORDER = ["parse_cost", "requests_per_job", "log_efficiency", "triggerer_scale", "fault_soak", "bad_input_audit",
+         "emulator_cost"]
 
 
 def machine() -> str:
@@ -53,7 +55,8 @@ def main(argv: list[str]) -> int:
         only = argv[argv.index("--only") + 1].split(",")
     log_dir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     modules = {"parse_cost": parse_cost, "requests_per_job": requests_per_job, "log_efficiency": log_efficiency,
-               "triggerer_scale": triggerer_scale, "fault_soak": fault_soak, "bad_input_audit": bad_input_audit}
+               "triggerer_scale": triggerer_scale, "fault_soak": fault_soak, "bad_input_audit": bad_input_audit,
+               "emulator_cost": emulator_cost}
     rows: list[Row] = []
     started = time.monotonic()
     for name in only:

@@ -26,7 +26,6 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator  # noqa: E402
 from airflow_provider_modelarts.hooks import lockout  # noqa: E402
 from airflow_provider_modelarts.hooks.credentials import clear_caches  # noqa: E402
 
-
 TIERS = {"unit": "unit", "integration": "integration", "conformance": "integration", "e2e": "e2e"}
 
 
