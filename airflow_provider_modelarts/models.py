@@ -79,6 +79,11 @@ class _Outcomes:
     def is_successful(self) -> bool:
         return self.outcome is Outcome.SUCCESS
 
+    @property
+    def is_stopping(self) -> bool:
+        """Asked to stop and not yet stopped (v1 9 JOBSTAT_KILLING, v2 Terminating)."""
+        return self.code in (9, "Terminating")  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class JobState(_Outcomes):

@@ -24,8 +24,11 @@ from typing import Any
 ENDED_STATES = frozenset({"failed", "success", "skipped", "upstream_failed", "removed"})
 #: the task instance was cleared while its try was running (or is already queued for the next try)
 RERUN_STATES = frozenset({"none", "restarting", "scheduled", "queued", "up_for_retry"})
-#: how long an ``on_kill`` waits for the state before stopping the job anyway
+#: how long the trigger's ``on_kill`` waits for the state before stopping the job anyway (Airflow gives it 30 s)
 STATE_TIMEOUT = 10.0
+#: the same in the worker: Airflow's supervisor escalates SIGTERM to SIGKILL after 5 s, and the stop request must
+#: go out before that
+WORKER_STATE_TIMEOUT = 2.0
 
 log = logging.getLogger(__name__)
 

@@ -150,7 +150,7 @@ def stop_quietly(hook: Any, job_id: int | str, version_id: int | str | None, log
 
 def stop_on_kill(hook: Any, ref: JobRef, identity: TaskIdentity | None, log: Any, *, in_trigger: bool) -> None:
     """``on_kill`` in the worker: stop the job unless the task instance was cleared (see :mod:`.task_state`)."""
-    state = task_state.read_state_within(identity) if identity is not None else None
+    state = task_state.read_state_within(identity, task_state.WORKER_STATE_TIMEOUT) if identity is not None else None
     if not task_state.stops_job(state, in_trigger=in_trigger):
         log.info("Task killed, but %s; job %s keeps running", task_state.describe(state), ref)
         return

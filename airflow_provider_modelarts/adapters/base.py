@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: create attempts after an answer that leaves it unknown whether the job was created (5xx, dropped, timeout)
 CREATE_ATTEMPTS = 3
+#: how long a submit waits for a job that is being stopped to end (KILLING / Terminating)
+STOPPING_WAIT = 120.0
 IF_EXISTS_CHOICES = ("new_version", "reuse_completed", "fail")
 E = TypeVar("E")
 #: a generator of API operations (driven sync or async by :mod:`airflow_provider_modelarts.watcher`)
@@ -156,6 +158,16 @@ class SubmitPolicy:
     def __init__(self, if_exists: str, log: Any) -> None:
         self.if_exists = if_exists
         self.log = log
+
+    def settled(self, job: Job, refresh: Callable[[], Job], timeout: float = STOPPING_WAIT) -> Job:
+        """A job that is being stopped (a kill or mark-failed just before this try) is waited for, so this try
+        does not reattach to a job about to end as stopped: it then creates the next version / attempt."""
+        deadline = time.monotonic() + timeout
+        while job.state.is_stopping and time.monotonic() < deadline:
+            self.log.info("%s is being stopped (%s): waiting for it to end before going on", job.label, job.state)
+            time.sleep(2.0)
+            job = refresh()
+        return job
 
     def use_existing(self, latest: Job, naming: Naming, label: str) -> bool:
         """True: use ``latest`` (reattach to our running one, or reuse a completed one); False: create the next

@@ -105,7 +105,8 @@ class V1TrainingApi(AdapterBase):
 
             body = {"job_name": name, "job_desc": naming.description, "config": config}
             return policy.create(name, naming, lambda: hook.create_training_job(body), lookup)
-        latest = hook.get_job_version(existing.job_id, existing.version_id)
+        latest = policy.settled(hook.get_job_version(existing.job_id, existing.version_id),
+                                lambda: hook.get_job_version(existing.job_id, existing.version_id))
         if policy.use_existing(latest, naming, f"Job {name} version {latest.version_name} "
                                                f"(version_id={latest.version_id})"):
             return latest

@@ -131,7 +131,8 @@ class V2TrainingApi(AdapterBase):
             return f"Job {job.job_name} (job_id={job.job_id})"
 
         if ours:
-            latest = ours[-1][1]
+            job_id = ours[-1][1].job_id
+            latest = policy.settled(ours[-1][1], lambda: self.hook.run(api.get_job(job_id)))
             if policy.use_existing(latest, naming, label(latest)):
                 return latest
             attempt = max(n for n, _ in found) + 1  # names are unique: others' jobs may sit between ours

@@ -1,0 +1,203 @@
+"""8. Airflow's own triggerer: N concurrent ``TrainingJobTrigger`` watches run by ``airflow triggerer`` — the real
+command: its supervisor, its trigger-runner subprocess and event loop, trigger assignment from the metadata DB
+and event handling — against emulator jobs of random duration (``--virtual-jobs``: no process per job).
+
+How the N deferred task instances exist: the benchmark's own AIRFLOW_HOME (SQLite) gets a ``bench_triggerer``
+DAG (a mapped deferrable ``TrainingJobSensor``), serialized by ``airflow dags reserialize``; then
+``benchmarks/_triggerer_db.py`` adds one DAG run with N mapped task instances in state ``deferred``, each with a
+``TrainingJobTrigger`` row — what ``defer()`` leaves behind. No scheduler runs: a fired trigger leaves its task
+instance ``scheduled``, which is what is counted.
+
+Reported per N and poll interval: detection latency (the triggerer's "Trigger fired event" log time − the job's
+end, ``start_time + duration`` from the API), triggerer CPU seconds per watch-hour (supervisor + runner, from
+/proc), peak RSS, Airflow's "async thread was blocked" warnings, requests per watch per poll, emulator CPU apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import REPO, Row, percentile, quiet_logging
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DAG = '''
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_modelarts.sensors.training import TrainingJobSensor
+
+with DAG("bench_triggerer", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    @task
+    def job_ids() -> list:
+        return []
+
+    TrainingJobSensor.partial(task_id="watch", deferrable=True, poll_interval=30).expand(job_id=job_ids())
+'''
+BLOCKED = "async thread was blocked"
+#: what the triggerer writes to each task instance's trigger log when its event fires
+FIRED_EVENT = "Trigger fired event"
+#: CPU is rated after this warm-up (imports, the in-process API server, loading N triggers)
+WARM_UP = 30.0
+
+
+def _tree_usage(pid: int) -> tuple[float, float]:
+    """CPU seconds and RSS (MB) of a process and its children."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0, 0.0
+    cpu = rss = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            cpu += times.user + times.system + times.children_user + times.children_system
+            rss += proc.memory_info().rss / 1e6
+        except psutil.NoSuchProcess:
+            pass
+    return cpu, rss
+
+
+def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool) -> list[Row]:
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+    home = Path(tempfile.mkdtemp(prefix="bench-triggerer-"))
+    (home / "dags").mkdir()
+    (home / "dags" / "bench_triggerer.py").write_text(DAG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+                "AIRFLOW__TRIGGERER__CAPACITY": str(n + 10), "PYTHONPATH": str(REPO),
+                "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version="v1"),
+                "MODELARTS_LOCKOUT_DIR": str(home / "lockout")})
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=600)
+
+    from helpers import put
+
+    put(emu, "/bench/trig/data/a.txt", "a")
+    hook = ModelArtsHook()
+    rng = random.Random(n)
+    jobs = []
+    for index in range(n):
+        seconds = rng.uniform(*durations)
+        body = {"job_name": f"bench_trig_{n}_{int(poll)}_{index}_{int(time.time())}", "config": {
+            "worker_server_num": 1, "user_image_url": "swr.example/bench:1", "user_command": "unused",
+            "data_url": "/bench/trig/data/", "train_url": f"/bench/trig/out/{index}/", "spec_id": 7,
+            "parameter": [{"label": "emulator_virtual_seconds", "value": f"{seconds:.1f}"},
+                          {"label": "emulator_virtual_lines", "value": str(max(1, int(seconds // 10)))}]}}
+        version = hook.create_training_job(body)
+        jobs.append({"job_id": version.job_id, "version_id": version.version_id})
+    spec = home / "jobs.json"
+    spec.write_text(json.dumps({"jobs": jobs, "poll": poll, "print_log": print_log}))
+    run_id = subprocess.run([sys.executable, "-m", "benchmarks._triggerer_db", str(spec)], env=env, check=True,
+                            capture_output=True, text=True, timeout=900, cwd=REPO).stdout.strip().splitlines()[-1]
+
+    emu.reset_stats()
+    emu_cpu_before, _ = _tree_usage(emu.pid)
+    log_path = home / "triggerer.out"
+    started = time.time()
+    with log_path.open("wb") as log:
+        triggerer = subprocess.Popen([AIRFLOW, "triggerer", "--capacity", str(n + 10)], env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    peak_rss, cpu = 0.0, 0.0
+    warm: tuple[float, float] | None = None
+    db = sqlite3.connect(home / "airflow.db")
+    deadline = started + durations[1] + 600
+    try:
+        while time.time() < deadline:
+            cpu, rss = _tree_usage(triggerer.pid)
+            peak_rss = max(peak_rss, rss)
+            if warm is None and time.time() - started >= WARM_UP:
+                warm = (time.time(), cpu)
+            left = db.execute("SELECT count(*) FROM task_instance WHERE dag_id='bench_triggerer' AND run_id=? "
+                              "AND state='deferred'", (run_id,)).fetchone()[0]
+            if left == 0:
+                break
+            time.sleep(1.0)
+        wall = time.time() - started
+        emu_cpu = _tree_usage(emu.pid)[0] - emu_cpu_before
+    finally:
+        os.killpg(triggerer.pid, 15)
+        try:
+            triggerer.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(triggerer.pid, 9)
+        db.close()
+
+    text = log_path.read_text(errors="replace")
+    fired: dict[int, float] = {}
+    from datetime import datetime
+
+    for path in (home / "logs" / "dag_id=bench_triggerer").rglob("*.trigger.*"):
+        index = int(re.search(r"map_index=(\d+)", str(path))[1])
+        for line in path.read_text(errors="replace").splitlines():
+            if FIRED_EVENT in line:
+                entry = json.loads(line)
+                fired[index] = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+    latencies, watch_seconds = [], 0.0
+    for index, job in enumerate(jobs):
+        detail = hook.get_job_version(job["job_id"], job["version_id"]).raw
+        ended = (detail["start_time"] + detail["duration"]) / 1000
+        watch_seconds += max(0.0, ended - started)
+        if index in fired:
+            latencies.append(fired[index] - ended)
+    stats = emu.stats()["requests"]
+    calls = sum(stats.get(name, 0) for name in ("get_version", "log_files", "aom_log"))
+    polls = sum(max(1.0, (detail_s / poll)) for detail_s in [watch_seconds / max(n, 1)]) * n
+    blocked = text.count(BLOCKED)
+    end = time.time() if warm is None else min(time.time(), started + wall)
+    steady = 100 * (cpu - warm[1]) / max(end - warm[0], 1e-9) if warm else 100 * cpu / max(wall, 1e-9)
+    label = f"N={n:,} (poll {poll:g} s, jobs {durations[0]:g}–{durations[1]:g} s{', print_log' if print_log else ''})"
+    p95_goal = poll + 2 if poll <= 5 else poll + 2
+    p50, p95 = (percentile(latencies, 50), percentile(latencies, 95)) if latencies else (float("nan"),) * 2
+    return [
+        Row("8. Airflow triggerer", f"{label}: events / watches", f"{len(fired)}/{n}", "", "all", len(fired) == n),
+        Row("8. Airflow triggerer", f"{label}: detection latency p50 / p95 / max (s)",
+            f"{p50:.1f} / {p95:.1f} / {max(latencies or [float('nan')]):.1f}", "", f"p95 ≤ {p95_goal:g} s",
+            bool(latencies) and p95 <= p95_goal),
+        Row("8. Airflow triggerer", f"{label}: triggerer CPU (s per watch-hour; % of a core after warm-up)",
+            f"{cpu / max(watch_seconds / 3600, 1e-9):.2f}; {steady:.0f} %",
+            f"{cpu:.0f} s over {wall:.0f} s, warm-up included", "≤ 25 % of a core", steady <= 25),
+        Row("8. Airflow triggerer", f"{label}: triggerer peak RSS (MB, supervisor + runner)", peak_rss, "", "", None),
+        Row("8. Airflow triggerer", f"{label}: Airflow's blocked-event-loop warnings", blocked, "", "0",
+            blocked == 0),
+        Row("8. Airflow triggerer", f"{label}: requests per watch per poll (status + log)",
+            calls / max(polls, 1), f"emulator CPU {emu_cpu:.0f} s apart", "", None),
+    ]
+
+
+def run(smoke: bool = False) -> list[Row]:
+    from airflow_provider_modelarts.emulator import ModelArtsEmulator
+    from benchmarks.common import use_connection
+
+    if smoke:
+        plan = [(20, 2.0, (6.0, 12.0))]
+    else:
+        plan = [(int(n), float(p), (float(a), float(b))) for n, p, a, b in
+                (item.split(":") for item in os.environ.get(
+                    "BENCH_TRIGGERER", "1000:5:30:90,10000:30:150:300").split(","))]
+    rows: list[Row] = []
+    with ModelArtsEmulator(step_delay=0.5, virtual_jobs=True, max_running=max(n for n, _, _ in plan) + 10) as emu, \
+            quiet_logging():
+        use_connection(emu)
+        for n, poll, durations in plan:
+            rows += _round(emu, n, poll, durations, print_log=True)
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run("--smoke" in sys.argv):
+        print(row.cells())
