@@ -317,10 +317,17 @@ def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(stack, d
     ti = airflow.ti(dag_id, run_id, "train")
     result = airflow.xcom(dag_id, run_id, "train", "return_value")
     assert ti["try_number"] == 2 and result["status_name"] == COMPLETED[airflow.api_version]
+    logs = airflow.task_logs(dag_id, run_id, "train")
+    first, second = ("".join(t for n, t in logs.items() if n.startswith(f"attempt={i}")) for i in (1, 2))
+    if state == "running" and "its state could not be read" in first:
+        # the worker's on_kill could not get the task's state from Airflow before its 5 s SIGKILL window: the
+        # documented fallback stops the job, and the re-run trains the next one — still a completed re-run
+        assert (result["job_id"], result.get("version_id")) != ids and "creating a new one" in second
+        return
     assert (result["job_id"], result.get("version_id")) == ids  # the same job: nothing new was created
     assert _remote_state(airflow, emu, *ids) == COMPLETED[airflow.api_version]
-    logs = airflow.task_logs(dag_id, run_id, "train")
-    assert "Reattaching to" in "".join(t for n, t in logs.items() if n.startswith("attempt=2"))
+    assert "Reattaching to" in second
+    assert "keeps running" in "".join(logs.values())  # the old try's on_kill (worker or trigger) spared it
 
 
 def test_clearing_a_deferred_sensor_keeps_the_job_and_its_rerun_sees_it_complete(stack):
