@@ -127,7 +127,7 @@ def test_trigger_on_kill_spares_the_job_of_a_cleared_task(emu, api, monkeypatch,
         hook.stop_job(result["job_id"], result.get("version_id"))
 
 
-def test_a_try_after_a_kill_waits_for_the_stopping_job_and_trains_again(emu, api, lines):  # noqa: F811
+def test_a_try_after_a_kill_waits_for_the_stopping_job_and_trains_again(emu, api):
     """Mark failed (the job is being stopped), then clear at once: the new try must not reattach to a job that is
     about to end as stopped — it waits for it to end, then trains the next version / attempt."""
     stubborn = ("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
@@ -140,4 +140,5 @@ def test_a_try_after_a_kill_waits_for_the_stopping_job_and_trains_again(emu, api
     again = framework_op(emu, name, "print('trained again', flush=True)\n", wait=True).execute(ctx(ti))
     assert again["outcome"] == "success"
     assert (again["job_id"], again.get("version_id")) != (first["job_id"], first.get("version_id"))
-    assert any("is being stopped" in m for m in lines())
+    # the first one ended stopped — not reattached (whether this try saw it still stopping depends on timing)
+    assert ModelArtsHook().get_job(first["job_id"], first.get("version_id")).state.name == STOPPED[api]
