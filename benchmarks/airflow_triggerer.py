@@ -184,17 +184,18 @@ def run(smoke: bool = False) -> list[Row]:
     from benchmarks.common import use_connection
 
     if smoke:
-        plan = [(20, 2.0, (6.0, 12.0))]
-    else:
-        plan = [(int(n), float(p), (float(a), float(b))) for n, p, a, b in
-                (item.split(":") for item in os.environ.get(
-                    "BENCH_TRIGGERER", "1000:5:30:90,10000:30:150:300").split(","))]
+        plan = [(20, 2.0, (6.0, 12.0), True)]
+    else:  # N:poll:min_s:max_s[:nolog] — nolog: print_log=False, the baseline without log tailing
+        plan = []
+        for item in os.environ.get("BENCH_TRIGGERER", "1000:5:60:120,1000:5:60:120:nolog").split(","):
+            n, p, a, b, *flag = item.split(":")
+            plan.append((int(n), float(p), (float(a), float(b)), flag != ["nolog"]))
     rows: list[Row] = []
-    with ModelArtsEmulator(step_delay=0.5, virtual_jobs=True, max_running=max(n for n, _, _ in plan) + 10) as emu, \
+    with ModelArtsEmulator(step_delay=0.5, virtual_jobs=True, max_running=max(n for n, *_ in plan) + 10) as emu, \
             quiet_logging():
         use_connection(emu)
-        for n, poll, durations in plan:
-            rows += _round(emu, n, poll, durations, print_log=True)
+        for n, poll, durations, print_log in plan:
+            rows += _round(emu, n, poll, durations, print_log=print_log)
     return rows
 
 

@@ -2,7 +2,7 @@
 
 ``--smoke`` runs tiny sizes and writes nothing (the test suite does this so the benchmarks never rot);
 ``--only NAME[,NAME]`` runs some of: parse_cost, requests_per_job, log_efficiency, triggerer_scale,
-fault_soak, bad_input_audit, emulator_cost.
+fault_soak, bad_input_audit, emulator_cost, airflow_triggerer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks import (
+    airflow_triggerer,
     bad_input_audit,
     emulator_cost,
     fault_soak,
@@ -27,7 +28,7 @@ from benchmarks import (
 from benchmarks.common import REPO, Row, output_to
 
 ORDER = ["parse_cost", "requests_per_job", "log_efficiency", "triggerer_scale", "fault_soak", "bad_input_audit",
-         "emulator_cost"]
+         "emulator_cost", "airflow_triggerer"]
 
 
 def machine() -> str:
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     modules = {"parse_cost": parse_cost, "requests_per_job": requests_per_job, "log_efficiency": log_efficiency,
                "triggerer_scale": triggerer_scale, "fault_soak": fault_soak, "bad_input_audit": bad_input_audit,
-               "emulator_cost": emulator_cost}
+               "emulator_cost": emulator_cost, "airflow_triggerer": airflow_triggerer}
     rows: list[Row] = []
     started = time.monotonic()
     for name in only:

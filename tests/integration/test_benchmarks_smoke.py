@@ -18,5 +18,6 @@ def test_all_benchmarks_run_at_smoke_size(tmp_path):
                           text=True, timeout=900, env={**__import__("os").environ, "AIRFLOW_HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for number in ("1. DAG-parse cost", "2. Requests per job", "3. Log efficiency", "4. Triggerer scale",
-                   "5. Fault soak", "6. Bad input", "6. Secret audit", "7. Emulator cost"):
+                   "5. Fault soak", "6. Bad input", "6. Secret audit", "7. Emulator cost",
+                   "8. Airflow triggerer"):
         assert number in proc.stdout
