@@ -70,7 +70,23 @@ def _tree_usage(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool) -> list[Row]:
+#: the ``nostore`` variant: a ``sitecustomize`` in the triggerer's processes turns the saved log cursor off, to
+#: measure what the cursor store costs (a benchmark-only patch, never in the provider)
+NO_STORE = """
+from airflow_provider_modelarts import cursor_store
+
+
+async def _skip(self, *args, **kwargs):
+    return None
+
+
+cursor_store.CursorStore.aload = _skip
+cursor_store.CursorStore.asave = _skip
+"""
+
+
+def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool,
+           store: bool = True) -> list[Row]:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
     home = Path(tempfile.mkdtemp(prefix="bench-triggerer-"))
@@ -82,6 +98,10 @@ def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: 
                 "AIRFLOW__TRIGGERER__CAPACITY": str(n + 10), "PYTHONPATH": str(REPO),
                 "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version="v1"),
                 "MODELARTS_LOCKOUT_DIR": str(home / "lockout")})
+    if not store:
+        (home / "patch").mkdir()
+        (home / "patch" / "sitecustomize.py").write_text(NO_STORE)
+        env["PYTHONPATH"] = f"{home / 'patch'}:{REPO}"
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
     subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=600)
 
@@ -160,7 +180,8 @@ def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: 
     blocked = text.count(BLOCKED)
     end = time.time() if warm is None else min(time.time(), started + wall)
     steady = 100 * (cpu - warm[1]) / max(end - warm[0], 1e-9) if warm else 100 * cpu / max(wall, 1e-9)
-    label = f"N={n:,} (poll {poll:g} s, jobs {durations[0]:g}–{durations[1]:g} s{', print_log' if print_log else ''})"
+    label = (f"N={n:,} (poll {poll:g} s, jobs {durations[0]:g}–{durations[1]:g} s"
+             f"{', print_log' if print_log else ''}{'' if store else ', no saved cursor'})")
     p95_goal = poll + 2 if poll <= 5 else poll + 2
     p50, p95 = (percentile(latencies, 50), percentile(latencies, 95)) if latencies else (float("nan"),) * 2
     return [
@@ -184,18 +205,18 @@ def run(smoke: bool = False) -> list[Row]:
     from benchmarks.common import use_connection
 
     if smoke:
-        plan = [(20, 2.0, (6.0, 12.0), True)]
-    else:  # N:poll:min_s:max_s[:nolog] — nolog: print_log=False, the baseline without log tailing
+        plan = [(20, 2.0, (6.0, 12.0), True, True)]
+    else:  # N:poll:min_s:max_s[:nolog|:nostore] — nolog: print_log=False; nostore: tailing without saved cursor
         plan = []
         for item in os.environ.get("BENCH_TRIGGERER", "1000:5:60:120,1000:5:60:120:nolog").split(","):
             n, p, a, b, *flag = item.split(":")
-            plan.append((int(n), float(p), (float(a), float(b)), flag != ["nolog"]))
+            plan.append((int(n), float(p), (float(a), float(b)), flag != ["nolog"], flag != ["nostore"]))
     rows: list[Row] = []
     with ModelArtsEmulator(step_delay=0.5, virtual_jobs=True, max_running=max(n for n, *_ in plan) + 10) as emu, \
             quiet_logging():
         use_connection(emu)
-        for n, poll, durations, print_log in plan:
-            rows += _round(emu, n, poll, durations, print_log=print_log)
+        for n, poll, durations, print_log, store in plan:
+            rows += _round(emu, n, poll, durations, print_log=print_log, store=store)
     return rows
 
 
