@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.models import JobV2, JobVersion
+    from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
     from airflow_provider_modelarts.watcher import JobWatcher
 
 #: what a failed job's sensor says about training again (a sensor retry would only watch the same job again)
@@ -82,17 +82,16 @@ class TrainingJobSensor(BaseSensorOperator):
         self._identity: TaskIdentity | None = None
         self.modelarts_console_url: str | None = None
         if not any(isinstance(v, str) and "{{" in v for v in (job_id, version_id)):
-            self._target()
+            self._ref()
 
     @property
     def poll_interval(self) -> float:
         return float(self.poke_interval)
 
-    def _target(self) -> tuple[int | str, int | None]:
-        """(job_id, version_id) of a v1 version, or (job_id, None) of a v2 job — a version_id that rendered
-        empty or "None" (no such XCom on v2) means v2."""
-        ref = job_ref(self.job_id, self.version_id)
-        return ref.job_id, ref.version_id
+    def _ref(self) -> JobRef:
+        """A v1 version (job_id + version_id), or a v2 job — a version_id that rendered empty or "None" (no such
+        XCom on v2) means v2."""
+        return job_ref(self.job_id, self.version_id)
 
     @cached_property
     def hook(self) -> ModelArtsHook:
@@ -104,7 +103,7 @@ class TrainingJobSensor(BaseSensorOperator):
         from airflow_provider_modelarts.cursor_store import CursorStore
         from airflow_provider_modelarts.watcher import JobWatcher
 
-        ref = job_ref(*self._target())
+        ref = self._ref()
         watcher = JobWatcher(self.hook, ref.job_id, ref.version_id, print_log=self.print_log, log=self.log,
                              store=CursorStore.for_task(context["ti"], ref) if self.print_log else None)
         watcher.restore()
@@ -117,7 +116,8 @@ class TrainingJobSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         self._identity = TaskIdentity.of(context["ti"])
-        url = self.modelarts_console_url = console_url(self.hook.config, *self._target())
+        ref = self._ref()
+        url = self.modelarts_console_url = console_url(self.hook.config, ref.job_id, ref.version_id)
         ModelArtsTrainingJobLink.persist(context, url)
         from airflow_provider_modelarts import waiting
 
@@ -196,4 +196,4 @@ class TrainingJobSensor(BaseSensorOperator):
             return
         from airflow_provider_modelarts import waiting
 
-        waiting.stop_on_kill(self.hook, job_ref(*self._target()), self._identity, self.log, in_trigger=False)
+        waiting.stop_on_kill(self.hook, self._ref(), self._identity, self.log, in_trigger=False)
