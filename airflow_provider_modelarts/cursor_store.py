@@ -100,17 +100,19 @@ class CursorStore:
         self._saved = None
 
     # ------------------------------------------------------------------ async (the triggerer)
+    # ``thread_sensitive=False``: asgiref's default runs every such call of the whole triggerer on one shared
+    # thread, so one slow Variable write would hold up every other trigger's save and a trigger's ``on_kill``
     async def aload(self) -> dict[str, Any] | None:
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(self.load)()
+        return await sync_to_async(self.load, thread_sensitive=False)()
 
     async def asave(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
         from asgiref.sync import sync_to_async
 
         value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
         if not self._failed and _fingerprint(value) != self._saved:
-            await sync_to_async(self.save)(cursor, last_status, outage_since)
+            await sync_to_async(self.save, thread_sensitive=False)(cursor, last_status, outage_since)
 
 
 def _fingerprint(value: dict[str, Any]) -> str:

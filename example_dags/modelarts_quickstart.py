@@ -57,7 +57,7 @@ with DAG(
         inputs="{{ ti.xcom_pull(task_ids='prepare_data', key='inputs') }}",
         output_path="{{ ti.xcom_pull(task_ids='prepare_data', key='output_path') }}",
         log_url="{{ ti.xcom_pull(task_ids='prepare_data', key='log_url') }}",
-        hyperparameters={"epochs": "20", "lr": "0.5", "epoch_seconds": "0.25"},
+        hyperparameters={"epochs": "20", "lr": "0.5", "epoch_seconds": "0.5"},
         train_instance_type="modelarts.vm.cpu.2u",
         train_instance_count=1,
         job_description="quickstart logistic regression",

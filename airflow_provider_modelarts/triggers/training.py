@@ -140,7 +140,7 @@ class TrainingJobTrigger(BaseTrigger):
         state = None
         if identity is not None:
             try:
-                state = await asyncio.wait_for(sync_to_async(task_state.read_state)(identity),
+                state = await asyncio.wait_for(sync_to_async(task_state.read_state, thread_sensitive=False)(identity),
                                                task_state.STATE_TIMEOUT)
             except Exception as err:
                 self.log.warning("Could not read the task's state (%s); stopping the job", err)

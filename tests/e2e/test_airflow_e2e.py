@@ -84,7 +84,10 @@ class Airflow:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"{}")
 
-    def wait_for(self, what: str, check, timeout: float, interval: float = 1.0):
+    def wait_for(self, what: str, check, timeout: float, interval: float = 1.0,
+                 task: tuple[str, str, str] | None = None):
+        """Poll ``check`` until truthy; on timeout fail with the components' output and ``task``'s logs
+        (dag_id, run_id, task_id: the worker's and the triggerer's part)."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -96,6 +99,8 @@ class Airflow:
                 last = err
             time.sleep(interval)
         tails = {name: (self.home / f"{name}.out").read_text(errors="replace")[-3000:] for name in COMPONENTS}
+        if task is not None:
+            tails.update({f"task log {name}": text[-6000:] for name, text in self.task_logs(*task).items()})
         raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + "\n".join(
             f"--- {n} ---\n{t}" for n, t in tails.items()))
 
@@ -188,7 +193,9 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
         assert _wait_run(airflow, dag_id, run_id) == "success", (dag_id, airflow.task_logs(dag_id, run_id, "train"))
 
     quick = runs["modelarts_quickstart"]
-    assert "deferred" in sensor_states and "success" in sensor_states
+    # the job trains ~10 s after ~10 s in the queue: the sensor starts while it runs, even on a loaded machine
+    assert "deferred" in sensor_states and "success" in sensor_states, (
+        sensor_states, airflow.task_logs("modelarts_quickstart", quick, "wait_for_training"))
     job_id = airflow.xcom("modelarts_quickstart", quick, "train", "job_id")
     if airflow.api_version == "v1":
         version_id = airflow.xcom("modelarts_quickstart", quick, "train", "version_id")
@@ -351,7 +358,8 @@ def test_marking_a_deferred_operator_failed_stops_its_job(stack):
     ids = _ids(airflow, "e2e_rerun_operator", run_id)
     airflow.api("PATCH", f"/dags/e2e_rerun_operator/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
     airflow.wait_for("the remote job to be stopped",
-                     lambda: _remote_state(airflow, emu, *ids) == STOPPED[airflow.api_version], 60)
+                     lambda: _remote_state(airflow, emu, *ids) == STOPPED[airflow.api_version], 60,
+                     task=("e2e_rerun_operator", run_id, "train"))
 
 
 def test_triggerer_restart_prints_every_training_line_once(stack):
