@@ -1,4 +1,4 @@
-"""The emulator's HTTP surface: IAM, metadata service, ModelArts v1 and v2 training APIs, admin, console.
+"""The emulator's HTTP surface: IAM, metadata service, ModelArts v1 and v2 training APIs, OBS, admin, console.
 
 Each group of routes lives in its own module over one :class:`~.state.Emulator` (store, runner, OBS, auth).
 """
@@ -12,6 +12,7 @@ from airflow_provider_modelarts.emulator.errors import EmulatorError, error_body
 from airflow_provider_modelarts.emulator.middleware import EmulatorMiddleware
 from airflow_provider_modelarts.emulator.routes_admin import add_admin_routes
 from airflow_provider_modelarts.emulator.routes_iam import add_iam_routes
+from airflow_provider_modelarts.emulator.routes_obs import add_obs_routes
 from airflow_provider_modelarts.emulator.routes_v1 import add_v1_routes
 from airflow_provider_modelarts.emulator.routes_v2 import add_v2_routes
 from airflow_provider_modelarts.emulator.state import Emulator, EmulatorSettings
@@ -48,4 +49,5 @@ def create_app(emu: Emulator) -> FastAPI:
     add_v1_routes(app, emu)
     add_v2_routes(app, emu)
     add_admin_routes(app, emu)
+    add_obs_routes(app, emu)
     return app

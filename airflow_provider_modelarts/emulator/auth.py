@@ -135,6 +135,20 @@ class Gatekeeper:
             self._bad.pop(auth.access_key, None)
         return Principal(principal_method, self.account.project_id)
 
+    def key_secret(self, access_key: str, security_token: str | None) -> tuple[str | None, str]:
+        """For signatures of other services (OBS): (secret, principal method), or (None, why not) — the account's
+        AK, or a temporary AK that is not expired and comes with its security token."""
+        if access_key == self.account.access_key:
+            return self.account.secret_key, "aksk"
+        row = self.store.one("SELECT * FROM temp_keys WHERE access=?", (access_key,))
+        if row is None:
+            return None, "unknown access key"
+        if row["expires_at"] <= time.time():
+            return None, "the temporary access key has expired"
+        if security_token != row["security_token"]:
+            return None, "a temporary access key needs its security token"
+        return row["secret"], "temp-aksk"
+
     def _bad_signature(self, access_key: str) -> None:
         with self._lock:
             count = self._bad.get(access_key, 0) + 1

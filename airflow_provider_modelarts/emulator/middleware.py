@@ -100,7 +100,8 @@ class EmulatorMiddleware:
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
         chunks: list[bytes] = []
         entry: dict[str, Any] | None = None
-        if endpoint != "unknown" and not endpoint.startswith(("admin_", "console")):
+        # OBS bodies (files, parts) are not kept in the request log: they are data, not API conformance
+        if endpoint != "unknown" and not endpoint.startswith(("admin_", "console", "obs_")):
             receive = self._recording(receive, chunks)
             entry = self.emu.record(endpoint, scope["method"], scope["path"], query, chunks)
         faultable = endpoint != "unknown" and not endpoint.startswith(API_ENDPOINTS_EXCLUDED_FROM_STAR)
@@ -145,7 +146,7 @@ class EmulatorMiddleware:
         return recv
 
     async def _apply(self, fault: Any, scope: dict, send: Any, request_id: str) -> bool:
-        """Apply a fault; True when it replaced the answer."""
+        """Apply a fault; True when it replaced the answer (OBS routes answer in OBS's XML)."""
         if fault.kind == "latency":
             await asyncio.sleep(fault.arg or 0)
             return False
@@ -155,6 +156,15 @@ class EmulatorMiddleware:
                 transport.abort()
                 return True
             return False
+        if scope.get("state", {}).get("endpoint", "").startswith("obs_") and fault.kind != "code":
+            from airflow_provider_modelarts import obs_api
+            from airflow_provider_modelarts.emulator.routes_obs import error_response
+
+            error = {429: obs_api.TOO_MANY_REQUESTS, 500: obs_api.INTERNAL_ERROR}.get(
+                fault.status, obs_api.ObsError(fault.status, "ServiceUnavailable", INJECTED_MESSAGES[fault.status]))
+            response = error_response(error, request_id, method=scope["method"])
+            await response(scope, None, send)
+            return True
         if fault.kind == "code":
             status, message = DOCUMENTED_CODES[fault.code]
             body = error_body(status, fault.code, message, "v2" if scope["path"].startswith("/v2/") else "v1",

@@ -75,7 +75,8 @@ def resolve_credentials(root: Path, *, ak: str | None = None, sk: str | None = N
 
 def conn_extra(url: str, creds: EmulatorCredentials, auth_type: str, api_version: str = "v2") -> dict[str, Any]:
     extra: dict[str, Any] = {"region": creds.region, "auth_type": auth_type, "modelarts_endpoint": url,
-                             "iam_endpoint": url, "console_url": url, "api_version": api_version}
+                             "iam_endpoint": url, "console_url": url, "api_version": api_version,
+                             "obs_endpoint": url}
     if auth_type == "password":
         extra["domain_name"] = creds.domain
     if auth_type == "env":

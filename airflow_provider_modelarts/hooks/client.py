@@ -8,15 +8,17 @@ decisions from :mod:`.http`. Only sending bytes differs.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 import time
 import weakref
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from airflow_provider_modelarts import __version__
+from airflow_provider_modelarts import __version__, obs_api, obs_signer
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsConfigError
 from airflow_provider_modelarts.hooks import credentials as creds
 from airflow_provider_modelarts.hooks.connection import AUTH_AKSK, AUTH_ENV, ConnectionConfig
@@ -92,7 +94,43 @@ class ModelArtsClient:
                 f"{len(projects)} projects named {self.config.region!r} ({found}); set 'project_id' in the extra")
         creds.cache_project_id(self._project_key, projects[0]["id"])
 
+    def obs_path_style(self) -> bool:
+        """Path-style (``endpoint/bucket/key``) for an IP address, ``localhost`` or an endpoint with a path;
+        virtual-hosted (``bucket.endpoint/key``) otherwise, as OBS documents ("Constructing a Request")."""
+        if self.config.obs_path_style is not None:
+            return self.config.obs_path_style
+        split = urlsplit(self.config.obs_endpoint)
+        host = split.hostname or ""
+        return host == "localhost" or obs_api.IP_RE.match(host) is not None or ":" in host or \
+            split.path.strip("/") != ""
+
+    def _prepare_obs(self, request: ApiRequest) -> Prepared:
+        split = urlsplit(self.config.obs_endpoint)
+        path_style = self.obs_path_style()
+        netloc = split.netloc if path_style or not request.bucket else f"{request.bucket}.{split.netloc}"
+        path = split.path.rstrip("/") + (f"/{request.bucket}" if path_style and request.bucket else "")
+        path += "/" + obs_signer.quote_key(request.key) if request.key else ("" if path else "/")
+        query = [(name, None if value is None else str(value)) for name, value in request.query]
+        body = request.body_bytes()
+        headers = {"User-Agent": USER_AGENT, **request.headers}
+        if body:
+            headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 (OBS's)
+        keys = self.credentials.obs_keys()
+        if keys is None:
+            raise ModelArtsAuthError("no access key available for OBS", operation=request.operation)
+        if keys.security_token:
+            headers["x-obs-security-token"] = keys.security_token
+        headers = obs_signer.sign(method=request.method, bucket=request.bucket, key=request.key, query=query,
+                                  headers=headers, access_key=keys.access, secret_key=keys.secret,
+                                  path_style=path_style)
+        query_string = "&".join(quote(name, safe="") + ("" if value is None else "=" + quote(value, safe=""))
+                                for name, value in query)
+        url = f"{split.scheme}://{netloc}{path}" + (f"?{query_string}" if query_string else "")
+        return Prepared(request.method, url, headers, body)
+
     def prepare(self, request: ApiRequest) -> Prepared:
+        if request.base == "obs":
+            return self._prepare_obs(request)
         base_url = self._base_url(request.base)
         path = request.path.replace("{project_id}", self.project_id or "")
         split = urlsplit(base_url)
@@ -123,6 +161,16 @@ class ModelArtsClient:
         return LockoutGuard(keys.access, self.credentials.identity)
 
     @staticmethod
+    def _signature_accepted(request: ApiRequest, outcome: Any) -> bool | None:
+        """The lock-out guard's verdict on one attempt (None: no answer)."""
+        if not isinstance(outcome, RawResponse):
+            return None
+        if request.base == "obs":
+            err = error_for(outcome, base="obs")
+            return not (err is not None and err.error_code in obs_api.BAD_SIGNATURE_CODES)
+        return outcome.status != 401
+
+    @staticmethod
     def _enter(guard: LockoutGuard) -> Actions:
         """Steps that wait (as ``sleep`` actions, so the async driver does not block) for a ticket to send."""
         while True:
@@ -141,12 +189,16 @@ class ModelArtsClient:
             retry_after = None
         else:
             assert response is not None
-            api_err = error_for(response, operation=request.operation, auth_type=self.credentials.auth_type)
+            api_err = error_for(response, operation=request.operation, auth_type=self.credentials.auth_type,
+                                base=request.base)
             if api_err is None:
                 return Decision("return")
-            if (isinstance(api_err, ModelArtsAuthError) and api_err.http_status == 401 and not reauthed
-                    and request.authenticated and self.credentials.invalidate()):
-                return Decision("reauth")
+            if isinstance(api_err, ModelArtsAuthError) and not reauthed and request.authenticated:
+                if request.base == "obs":
+                    if api_err.error_code in obs_api.REFRESHABLE_CODES and self.credentials.invalidate_obs():
+                        return Decision("reauth")
+                elif api_err.http_status == 401 and self.credentials.invalidate():
+                    return Decision("reauth")
             err = api_err
             retryable = is_retryable(request=request, error=api_err)
             retry_after = retry_after_seconds(response)
@@ -185,8 +237,8 @@ class ModelArtsClient:
             try:
                 outcome = yield ("send", self.prepare(request))
             finally:
-                if guard is not None and ticket is not None:  # the verdict: 401 = signature rejected
-                    guard.leave(ticket, outcome.status != 401 if isinstance(outcome, RawResponse) else None)
+                if guard is not None and ticket is not None:  # the verdict: was the signature rejected?
+                    guard.leave(ticket, self._signature_accepted(request, outcome))
             if isinstance(outcome, BaseException):
                 decision = self.decide(request, attempt, exc=outcome)
             else:
@@ -195,7 +247,7 @@ class ModelArtsClient:
                 return outcome
             if decision.action == "reauth":
                 reauthed = True
-                yield from self._steps(self.credentials.refresh())
+                yield from self._steps(self._credential_steps(request))
                 continue
             if decision.action == "raise":
                 raise decision.error  # type: ignore[misc]
@@ -203,8 +255,11 @@ class ModelArtsClient:
             attempt += 1
             yield ("sleep", decision.delay)
 
+    def _credential_steps(self, request: ApiRequest) -> Generator[ApiRequest, RawResponse, None]:
+        return self.credentials.obs_refresh() if request.base == "obs" else self.credentials.refresh()
+
     def _request_steps(self, request: ApiRequest) -> Actions:
-        yield from self._steps(self._ready_steps())
+        yield from self._steps(self.credentials.obs_refresh() if request.base == "obs" else self._ready_steps())
         return (yield from self._exchange(request))
 
     # ------------------------------------------------------------------ sync driver

@@ -47,6 +47,8 @@ KNOWN_EXTRAS = {
     "retry_max_delay",
     "console_url",
     "api_version",
+    "obs_endpoint",
+    "obs_path_style",
 }
 API_VERSIONS = ("v1", "v2")
 #: What Huawei Cloud serves today: v1 is filed under "historical APIs" and huaweicloudsdkmodelarts only calls v2.
@@ -66,6 +68,11 @@ REGIONAL_IAM = frozenset({
     "my-kualalumpur-1", "ru-moscow-1", "me-east-1", "ae-ad-1", "tr-west-1",
 })
 GLOBAL_IAM = "https://iam.myhuaweicloud.com"
+
+
+def default_obs_endpoint(region: str) -> str:
+    """OBS's regional endpoint (OBS API reference, "Endpoints": ``obs.{region}.myhuaweicloud.com``)."""
+    return f"https://obs.{region}.myhuaweicloud.com"
 
 
 def default_iam_endpoint(region: str) -> str:
@@ -104,6 +111,9 @@ class ConnectionConfig:
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY
     console_url: str | None = None
     api_version: str = DEFAULT_API_VERSION
+    obs_endpoint: str = ""
+    #: None: path-style for an IP address or ``localhost`` endpoint, virtual-hosted (``bucket.obs.…``) otherwise
+    obs_path_style: bool | None = None
 
     @property
     def secrets(self) -> list[str]:
@@ -186,7 +196,13 @@ class ConnectionConfig:
             raise fail("api_version", f"expected one of {', '.join(API_VERSIONS)}, got {api_version!r}")
         endpoint = text("modelarts_endpoint") or default_modelarts_endpoint(region)
         iam = text("iam_endpoint") or default_iam_endpoint(region)
-        for name, url in (("modelarts_endpoint", endpoint), ("iam_endpoint", iam)):
+        obs = text("obs_endpoint") or default_obs_endpoint(region)
+        path_style_raw = extras.get("obs_path_style")
+        if isinstance(path_style_raw, str) and path_style_raw.strip().lower() in ("true", "false", ""):
+            path_style_raw = {"true": True, "false": False, "": None}[path_style_raw.strip().lower()]
+        if path_style_raw is not None and not isinstance(path_style_raw, bool):
+            raise fail("obs_path_style", f"expected true or false, got {path_style_raw!r}")
+        for name, url in (("modelarts_endpoint", endpoint), ("iam_endpoint", iam), ("obs_endpoint", obs)):
             if not url.startswith(("http://", "https://")):
                 raise fail(name, f"expected an http(s) URL, got {url!r}")
         return cls(
@@ -209,6 +225,8 @@ class ConnectionConfig:
             retry_max_delay=number("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
             console_url=text("console_url"),
             api_version=api_version,
+            obs_endpoint=obs.rstrip("/"),
+            obs_path_style=path_style_raw,
         )
 
 

@@ -104,6 +104,19 @@ class Credentials:
         """A non-secret fingerprint of who we are (cache keys, lock-out guard)."""
         raise NotImplementedError
 
+    # OBS signs with an access key pair of its own signature scheme: AK/SK and env credentials have one already;
+    # password credentials exchange their IAM token for temporary keys.
+    def obs_refresh(self) -> Steps:
+        """Make :meth:`obs_keys` usable (yields requests like :meth:`refresh`)."""
+        yield from self.refresh()
+
+    def obs_keys(self) -> AkSk | None:
+        return getattr(self, "keys", None)
+
+    def invalidate_obs(self) -> bool:
+        """Forget the OBS keys after OBS refused them; True if fetching new ones may help."""
+        return self.invalidate()
+
 
 class AkSkCredentials(Credentials):
     """Sign every request with SDK-HMAC-SHA256; add ``X-Security-Token`` for temporary keys."""
@@ -190,6 +203,41 @@ class PasswordCredentials(Credentials):
     def invalidate(self) -> bool:
         with _cache_lock:
             return _CACHE.pop(self._key, None) is not None
+
+    #: IAM's limits for ``duration_seconds`` (IAM API "Obtaining a Temporary Access Key and Security Token
+    #: Through a Token": 900 to 86,400 seconds; default 900)
+    OBS_KEY_SECONDS = 900
+
+    def obs_refresh(self) -> Steps:
+        """The IAM token, then temporary AK/SK for it (``POST /v3.0/OS-CREDENTIAL/securitytokens``), cached per
+        process until shortly before they expire."""
+        yield from self.refresh()
+        with _cache_lock:
+            cached: AkSk | None = _CACHE.get(("obs",) + self._key)
+        if cached and cached.expires_at and not _needs_refresh(cached.expires_at, cached.issued_at, time.time()):
+            return
+        body = {"auth": {"identity": {"methods": ["token"],
+                                      "token": {"duration_seconds": self.OBS_KEY_SECONDS}}}}
+        response = yield ApiRequest("POST", "/v3.0/OS-CREDENTIAL/securitytokens", body=body, base="iam",
+                                    idempotent=True, operation="get temporary AK/SK for OBS")
+        credential = response.json().get("credential") or {}
+        try:
+            keys = AkSk(credential["access"], credential["secret"], credential["securitytoken"],
+                        parse_expiry(credential["expires_at"]))
+        except (KeyError, ValueError):
+            raise ModelArtsAuthError("IAM answered without a usable temporary credential", http_status=response.status,
+                                     operation="get temporary AK/SK for OBS") from None
+        mask(keys.secret, keys.security_token)
+        with _cache_lock:
+            _CACHE[("obs",) + self._key] = keys
+
+    def obs_keys(self) -> AkSk | None:
+        with _cache_lock:
+            return _CACHE.get(("obs",) + self._key)
+
+    def invalidate_obs(self) -> bool:
+        with _cache_lock:
+            return _CACHE.pop(("obs",) + self._key, None) is not None
 
     def authorize(self, *, method, host, path, query, headers, body):
         cached = self._cached()

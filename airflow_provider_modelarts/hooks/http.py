@@ -37,7 +37,9 @@ NOT_FOUND_CODES = frozenset({"ModelArts.2775"})
 class ApiRequest:
     """One HTTP request, before authentication.
 
-    :param base: ``modelarts``, ``iam`` or ``metadata`` — which endpoint the path is relative to.
+    :param base: ``modelarts``, ``iam``, ``metadata`` or ``obs`` — which endpoint the path is relative to.
+        An ``obs`` request names its ``bucket`` and object ``key`` instead of a path (the addressing style and
+        the signature depend on both).
     :param idempotent: may be repeated after a 5xx, a timeout or a dropped connection.
     :param authenticated: sign it / add the token (False for the IAM token call itself).
     """
@@ -51,6 +53,8 @@ class ApiRequest:
     authenticated: bool = True
     headers: dict[str, str] = field(default_factory=dict)
     operation: str = ""
+    bucket: str | None = None
+    key: str | None = None
 
     def body_bytes(self) -> bytes:
         if self.body is None:
@@ -95,11 +99,41 @@ def _error_fields(body: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def error_for(response: RawResponse, *, operation: str = "", auth_type: str | None = None) -> ModelArtsApiError | None:
+def _xml_error_fields(raw: bytes) -> tuple[str | None, str | None, str | None]:
+    """OBS's ``<Error><Code/><Message/><RequestId/></Error>`` (OTC object-storage-service error_codes.rst)."""
+    if not raw.lstrip().startswith(b"<"):
+        return None, None, None
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError:
+        return None, None, None
+    fields = {child.tag.rsplit("}", 1)[-1]: (child.text or "").strip() for child in root}
+    return fields.get("Code") or None, fields.get("Message") or None, fields.get("RequestId") or None
+
+
+def error_for(response: RawResponse, *, operation: str = "", auth_type: str | None = None,
+              base: str = "modelarts") -> ModelArtsApiError | None:
     """The exception a response stands for, or None when it is a success.
 
-    ``is_success: false`` on HTTP 200 is an error too (v1 envelope).
+    ``is_success: false`` on HTTP 200 is an error too (v1 envelope). OBS answers errors in XML.
     """
+    if base == "obs":
+        if response.status < 300:
+            return None
+        code, message, request_id = _xml_error_fields(response.body)
+        request_id = request_id or response.header("x-obs-request-id")
+        kwargs = {"http_status": response.status, "error_code": code, "request_id": request_id,
+                  "operation": operation}
+        message = message or f"HTTP {response.status} without an error body"
+        if response.status in (401, 403):
+            if code in ("SignatureDoesNotMatch", "InvalidAccessKeyId"):
+                message += " — check the AK/SK (and this machine's clock: OBS refuses dates more than 15 minutes off)"
+            return ModelArtsAuthError(message, **kwargs)
+        if response.status == 404:
+            return ModelArtsNotFoundError(message, **kwargs)
+        return ModelArtsApiError(message, **kwargs)
     try:
         body = response.json()
     except ValueError:
