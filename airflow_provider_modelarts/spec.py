@@ -45,6 +45,13 @@ def normalise_obs(value: Any, field_name: str) -> str:
     return path
 
 
+def is_local_code(value: Any) -> bool:
+    """A ``code_dir`` / ``boot_file`` that names a local path: relative, or ``file://`` (see local_code.py)."""
+    from airflow_provider_modelarts.local_code import is_local
+
+    return is_local(value)
+
+
 def normalise_hyperparameters(value: Any) -> list[dict[str, str]]:
     """``[{"label", "value"}]`` or ``{label: value}`` → ``[{"label": str, "value": str}]``."""
     if value is None or value == "" or value == [] or value == {}:
@@ -148,12 +155,20 @@ def _checked(values: dict[str, Any], templated: frozenset[str]) -> dict[str, Any
         v["data_source"] = _data_source(v["data_source"])
     if known("model_name", "user_image_url"):
         _check_kind(v, known)
+    local_code = known("code_dir") and is_local_code(v.get("code_dir"))
     for name in OBS_FIELDS:
-        if known(name) and v.get(name):
+        if known(name) and v.get(name) and not (name in ("code_dir", "boot_file") and local_code):
             v[name] = normalise_obs(v[name], name)
     if known("code_dir", "boot_file") and v.get("code_dir") and v.get("boot_file"):
         code_dir = v["code_dir"].rstrip("/") + "/"
-        if not v["boot_file"].startswith(code_dir) or v["boot_file"] == code_dir:
+        boot_file = v["boot_file"]
+        if local_code:  # a local directory, uploaded before submitting (local_code.py); boot_file is inside it
+            if not is_local_code(boot_file):
+                raise _fail("boot_file", "expected a local file inside the local code_dir (relative to it, or "
+                                         "starting with it)", boot_file)
+            boot_file = boot_file if boot_file.startswith(code_dir) else code_dir + boot_file.removeprefix("./")
+            v["boot_file"] = boot_file
+        if not boot_file.startswith(code_dir) or boot_file == code_dir:
             raise _fail("boot_file", f"expected a file inside code_dir {v['code_dir']!r}", v["boot_file"])
         v["code_dir"] = code_dir
     if known("hyperparameters"):

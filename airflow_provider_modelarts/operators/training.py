@@ -13,7 +13,15 @@ from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
-from airflow_provider_modelarts.spec import TrainingJobSpec, count, is_templated, seconds, validate_job_name
+from airflow_provider_modelarts.spec import (
+    TrainingJobSpec,
+    count,
+    is_local_code,
+    is_templated,
+    normalise_obs,
+    seconds,
+    validate_job_name,
+)
 from airflow_provider_modelarts.task_state import TaskIdentity
 
 if TYPE_CHECKING:
@@ -37,8 +45,10 @@ class CreateTrainingJobOperator(BaseOperator):
 
     :param framework_type: AI engine name, e.g. ``PyTorch`` (framework jobs).
     :param framework_version: engine version, e.g. ``PyTorch-1.0.0-python3.6``.
-    :param code_dir: OBS code directory (``/bucket/dir/`` or ``obs://bucket/dir/``).
-    :param boot_file: OBS boot file inside ``code_dir``.
+    :param code_dir: OBS code directory (``/bucket/dir/`` or ``obs://bucket/dir/``), or a local directory — a
+        path relative to the DAG file's folder, or ``file:///absolute/dir`` — uploaded to OBS before the job is
+        submitted (see ``code_upload_path``).
+    :param boot_file: boot file inside ``code_dir`` (for a local ``code_dir``: relative to it, or starting with it).
     :param log_url: OBS directory the job's logs are copied to.
     :param hyperparameters: ``[{"label": ..., "value": ...}]`` or ``{label: value}``.
     :param output_path: OBS output directory (``train_url``).
@@ -62,7 +72,10 @@ class CreateTrainingJobOperator(BaseOperator):
 
     Airflow arguments:
 
-    :param modelarts_conn_id: connection id, ``modelarts_default`` by default.
+    :param modelarts_conn_id: connection id, ``modelarts_default`` by default (also used for OBS).
+    :param code_upload_path: OBS directory a local ``code_dir`` is uploaded below, to
+        ``<code_upload_path>/<dir name>-<content hash>/`` (unchanged code is uploaded once, whatever the number
+        of runs and retries); default ``/<output_path's bucket>/modelarts-code/``.
     :param poll_interval: seconds between status polls while waiting.
     :param deferrable: wait in the triggerer instead of a worker slot (with ``wait=True``).
     :param print_log: tail every worker's log into the task log while waiting.
@@ -84,7 +97,7 @@ class CreateTrainingJobOperator(BaseOperator):
     reattaches to the running job): see :mod:`airflow_provider_modelarts.task_state`.
     """
 
-    template_fields: Sequence[str] = (*SPEC_FIELDS, "job_name", "modelarts_conn_id")
+    template_fields: Sequence[str] = (*SPEC_FIELDS, "job_name", "modelarts_conn_id", "code_upload_path")
     template_fields_renderers = {"hyperparameters": "json", "data_source": "json"}
     operator_extra_links = (ModelArtsTrainingJobLink(),)
     ui_color = "#c7000b"
@@ -121,6 +134,7 @@ class CreateTrainingJobOperator(BaseOperator):
         failure_log_lines: int = 50,
         outage_window: float | timedelta = 600.0,
         api_version: str | None = None,
+        code_upload_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -153,6 +167,9 @@ class CreateTrainingJobOperator(BaseOperator):
         self.failure_log_lines = count(failure_log_lines, "failure_log_lines")
         self.outage_window = seconds(outage_window, "outage_window", minimum=0)
         self.api_version = api_version
+        self.code_upload_path = code_upload_path
+        if code_upload_path is not None and not is_templated(code_upload_path):
+            normalise_obs(code_upload_path, "code_upload_path")
         self._ref: JobRef | None = None
         self._identity: TaskIdentity | None = None
         #: the console URL of this try's job, for the extra link at the end of the try (no job: no link)
@@ -192,6 +209,10 @@ class CreateTrainingJobOperator(BaseOperator):
         from airflow_provider_modelarts.adapters import Naming, SubmitPolicy, for_version
 
         spec = self.spec()  # again, after templating, before any request
+        if self.code_upload_path is not None:
+            normalise_obs(self.code_upload_path, "code_upload_path")
+        if is_local_code(spec.code_dir):
+            spec = self._upload_code(spec, context)
         api = for_version(self.hook, self.effective_api_version())
         naming = Naming.for_task(context["ti"], self.job_name, spec.job_description, spec, api.api_version)
         self._identity = TaskIdentity.of(context["ti"])
@@ -222,6 +243,16 @@ class CreateTrainingJobOperator(BaseOperator):
                                  failure_log_lines=self.failure_log_lines, log=self.log,
                                  outage_window=self.outage_window)
             return self.result(final)
+
+    def _upload_code(self, spec: TrainingJobSpec, context: Context) -> TrainingJobSpec:
+        """Put the local code_dir on OBS (once per content) and submit with its OBS paths."""
+        from airflow_provider_modelarts import local_code
+        from airflow_provider_modelarts.hooks.obs import ObsHook
+
+        dag = context.get("dag") or (self.dag if self.has_dag() else None)
+        return local_code.upload(ObsHook(modelarts_conn_id=self.modelarts_conn_id), spec,
+                                 dag_file=getattr(dag, "fileloc", None), upload_path=self.code_upload_path,
+                                 log=self.log)
 
     def _watcher(self, context: Context, ref: JobRef, *, print_log: bool | None = None) -> JobWatcher:
         from airflow_provider_modelarts.cursor_store import CursorStore

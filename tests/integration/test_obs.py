@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import uuid
 
 import pytest
@@ -74,8 +75,8 @@ def test_multipart_upload_with_progress_and_ranged_download(emu, use_conn, bucke
         hook.upload_file(source, f"obs://{bucket}/models/model.bin")
     assert (emu.obs_root / bucket / "models" / "model.bin").read_bytes() == data
     logged = caplog.text + capsys.readouterr().out  # Airflow 3 logs through structlog (stdout), 2 through logging
-    progress = [line for line in logged.splitlines() if "Uploading model.bin" in line]
-    assert len(progress) == 4 and "part 4/4" in progress[-1], progress
+    progress = set(re.findall(r"Uploading model.bin to \S+: part (\d)/4 \(([\d.]+ KiB) of 312.1 KiB\)", logged))
+    assert progress == {("1", "100.0 KiB"), ("2", "200.0 KiB"), ("3", "300.0 KiB"), ("4", "312.1 KiB")}, logged
     requests = emu.stats()["requests"]
     assert requests["obs_object"] == 6  # initiate, 4 parts, complete
     assert not any((emu.root / "obs-uploads").glob("*/part-*"))  # the parts are gone

@@ -29,7 +29,8 @@ def op(**overrides) -> CreateTrainingJobOperator:
     ({"inputs": "{{ params.data }}", "train_instance_count": None}, "train_instance_count"),
     ({"output_path": "{{ params.out }}", "boot_file": "/bkt/elsewhere/train.py"}, "boot_file"),
     ({"hyperparameters": "{{ params.hp }}", "train_instance_type": None}, "train_instance_type"),
-    ({"inputs": "{{ params.data }}", "code_dir": "not-obs"}, "code_dir"),
+    ({"inputs": "{{ params.data }}", "code_dir": "obs://Not_A_Bucket/code/"}, "code_dir"),
+    ({"inputs": "{{ params.data }}", "code_dir": "training/"}, "boot_file"),  # local code_dir, OBS boot_file
     ({"job_description": "{{ params.d }}", "user_command": "python x.py"}, "user_command"),
 ])
 def test_static_mistakes_fail_at_parse_time_beside_templated_fields(overrides, field):
