@@ -28,7 +28,9 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "Huawei Cloud ModelArts",
                      "python-modules": ["airflow_provider_modelarts.sensors.training"]}],
         "hooks": [{"integration-name": "Huawei Cloud ModelArts",
-                   "python-modules": ["airflow_provider_modelarts.hooks.modelarts"]}],
+                   "python-modules": ["airflow_provider_modelarts.hooks.modelarts"]},
+                  {"integration-name": "Huawei Cloud OBS",
+                   "python-modules": ["airflow_provider_modelarts.hooks.obs"]}],
         "config": {
             "modelarts": {
                 "description": "Huawei Cloud ModelArts provider.",
@@ -43,6 +45,9 @@ def get_provider_info() -> dict[str, Any]:
         },
         "integrations": [{"integration-name": "Huawei Cloud ModelArts",
                           "external-doc-url": "https://support.huaweicloud.com/intl/en-us/modelarts/",
+                          "tags": ["service"]},
+                         {"integration-name": "Huawei Cloud OBS",
+                          "external-doc-url": "https://support.huaweicloud.com/intl/en-us/obs/",
                           "tags": ["service"]}],
         "connection-types": [
             {
@@ -67,6 +72,10 @@ def get_provider_info() -> dict[str, Any]:
                     "modelarts_endpoint": text("ModelArts endpoint", "override, e.g. for other Huawei stacks"),
                     "iam_endpoint": text("IAM endpoint", "override"),
                     "metadata_endpoint": text("Metadata endpoint", "env auth: instance metadata base URL"),
+                    "obs_endpoint": text("OBS endpoint", "override; default https://obs.{region}.myhuaweicloud.com"),
+                    "obs_path_style": {"label": "OBS path-style addressing",
+                                       "description": "endpoint/bucket/key; default: for IP or localhost endpoints",
+                                       "schema": {"type": ["boolean", "null"]}},
                     "timeout": {"label": "Read timeout (s)", "schema": {"type": ["number", "null"]}},
                     "max_retries": {"label": "Max retries", "schema": {"type": ["integer", "null"]}},
                 },

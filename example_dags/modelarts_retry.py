@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from _storage import obs_object, upload_script
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Variable, task
 
+from airflow_provider_modelarts.hooks.obs import ObsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 
-BUCKET = "/modelarts-demo/retry"
+BUCKET = "{{ var.value.get('modelarts_bucket', 'modelarts-demo') }}"
+BASE = f"obs://{BUCKET}/retry"
 
 with DAG(
     dag_id="modelarts_retry",
@@ -24,19 +25,20 @@ with DAG(
 
     @task
     def upload() -> None:
-        upload_script("flaky_train.py", f"{BUCKET}/code/")
-        data = obs_object(f"{BUCKET}/data/x.csv")
-        data.parent.mkdir(parents=True, exist_ok=True)
-        data.write_text("1,1\n")
+        obs = ObsHook()
+        bucket = Variable.get("modelarts_bucket", default="modelarts-demo")
+        obs.create_bucket(bucket)  # nothing happens when it exists and is yours
+        obs.upload_string("1,1\n", f"obs://{bucket}/retry/data/x.csv")
 
     train = CreateTrainingJobOperator(
         task_id="train",
         framework_type="PyTorch",
         framework_version="PyTorch-1.0.0-python3.6",
-        code_dir=f"{BUCKET}/code/",
-        boot_file=f"{BUCKET}/code/flaky_train.py",
-        inputs=f"{BUCKET}/data/",
-        output_path=BUCKET + "/output/{{ run_id | replace(':', '-') | replace('+', '-') }}/",
+        code_dir="training/",  # local, beside this file: uploaded once per change
+        boot_file="flaky_train.py",
+        code_upload_path=f"{BASE}/code/",
+        inputs=f"{BASE}/data/",
+        output_path=BASE + "/output/{{ run_id | replace(':', '-') | replace('+', '-') }}/",
         hyperparameters={"run_key": "{{ run_id | replace(':', '-') | replace('+', '-') }}"},
         train_instance_type="modelarts.vm.cpu.2u",
         train_instance_count=1,

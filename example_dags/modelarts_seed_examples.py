@@ -9,24 +9,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
-from _storage import obs_object, upload_script
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Variable, task
 
+from airflow_provider_modelarts.hooks.obs import ObsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 
-BUCKET = "/modelarts-demo/seed"
+#: the SDK's path form, /bucket/dir (the bucket: Variable modelarts_bucket, created by the first task)
+BUCKET = "/{{ var.value.get('modelarts_bucket', 'modelarts-demo') }}/seed"
 
 with DAG(dag_id="modelarts_seed_examples", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
          tags=["modelarts", "example"]) as dag:
 
     @task
     def upload() -> None:
-        upload_script("quickstart_train.py", f"{BUCKET}/code/")
+        """The code and data on OBS, where the SDK's examples expect them."""
+        obs = ObsHook()
+        bucket = Variable.get("modelarts_bucket", default="modelarts-demo")
+        obs.create_bucket(bucket)  # nothing happens when it exists and is yours
+        obs.upload_file(Path(__file__).parent / "training" / "quickstart_train.py",
+                        f"/{bucket}/seed/code/quickstart_train.py")
         for folder in ("data", "dataset/v1"):
-            target = obs_object(f"{BUCKET}/{folder}/train.csv")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text("0.5,0.5,1\n-0.5,-0.5,0\n0.9,0.1,1\n-0.2,-0.9,0\n")
+            obs.upload_string("0.5,0.5,1\n-0.5,-0.5,0\n0.9,0.1,1\n-0.2,-0.9,0\n", f"/{bucket}/seed/{folder}/train.csv")
 
     obs_inputs = CreateTrainingJobOperator(
         task_id="obs_inputs",

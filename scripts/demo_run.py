@@ -54,7 +54,6 @@ def main() -> int:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
             "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version=API_VERSION),
-            "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
         log_file = DEMO / "dags-test.log"
         print(f"== running modelarts_quickstart with dag.test()   (Airflow output: {log_file})", flush=True)

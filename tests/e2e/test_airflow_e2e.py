@@ -148,8 +148,8 @@ def stack(request, tmp_path_factory):
             "AIRFLOW_CONN_MODELARTS_WRONG_SK": json.dumps({**emu.conn_dict("aksk", api_version),
                                                            "password": "not-the-secret-key-000000000000000000000"}),
             "MODELARTS_LOCKOUT_DIR": str(home / "lockout"),
-            "AIRFLOW_VAR_MODELARTS_OBS_URL": f"file://{emu.obs_root}",
         })
+        (emu.obs_root / "modelarts-demo").mkdir(parents=True, exist_ok=True)  # the e2e DAGs' bucket
         port = _free_port()
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
         airflow = Airflow(home, env, port)

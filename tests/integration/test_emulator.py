@@ -408,15 +408,22 @@ def test_admin_and_console_are_loopback_only_but_console_works(emu, hook):
     assert page.status_code == 200 and "JOBSTAT_COMPLETED" in page.text and "done" in page.text
 
 
-def test_idle_emulator_uses_almost_no_cpu(emulator):
-    def cpu_seconds() -> float:
-        fields = open(f"/proc/{emulator.pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def test_idle_emulator_uses_almost_no_cpu(tmp_path):
+    """No polling loops: an emulator with no jobs sleeps until a request or a worker line. Its own process (the
+    session's emulator may still be finishing other tests' jobs), and the quietest of three windows (a busy
+    machine can charge one window with a scheduling hiccup; a polling loop costs CPU in every window)."""
+    with ModelArtsEmulator(root=tmp_path / "idle") as idle:
+        def cpu_seconds() -> float:
+            fields = open(f"/proc/{idle.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    time.sleep(0.5)
-    before = cpu_seconds()
-    time.sleep(3)
-    assert cpu_seconds() - before < 0.1  # no polling loops: the server sleeps until a request or a worker line
+        time.sleep(0.5)
+        windows = []
+        for _ in range(3):
+            before = cpu_seconds()
+            time.sleep(2)
+            windows.append(cpu_seconds() - before)
+        assert min(windows) < 0.07, windows
 
 
 def test_v2_error_paths_over_raw_http(emu):

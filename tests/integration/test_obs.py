@@ -258,3 +258,24 @@ def test_the_official_sdk_with_a_wrong_key_gets_obs_error_codes(emu, bucket):
         [CompletePart(1, etags[0]), CompletePart(2, etags[1])]))
     assert refused.status == 400 and refused.errorCode == "EntityTooSmall"
     right.close()
+
+
+def test_temporary_aksk_with_a_security_token_in_the_extra(emu, use_conn, bucket):
+    use_conn("password")
+    password_hook = ObsHook()
+    password_hook.exists(f"obs://{bucket}/x")  # fetches temporary keys for OBS
+    keys = password_hook.client.credentials.obs_keys()
+    assert keys is not None and keys.security_token
+    use_conn("aksk", conn_id="obs_sts", security_token=keys.security_token)
+    import json
+
+    conn = json.loads(os.environ["AIRFLOW_CONN_OBS_STS"])
+    conn.update(login=keys.access, password=keys.secret)
+    os.environ["AIRFLOW_CONN_OBS_STS"] = json.dumps(conn)
+    sts = ObsHook("obs_sts")
+    assert sts.upload_string("with STS", f"obs://{bucket}/sts.txt") and sts.read_text(f"obs://{bucket}/sts.txt") == "with STS"
+    conn["extra"]["security_token"] = "not-the-token"
+    os.environ["AIRFLOW_CONN_OBS_STS"] = json.dumps(conn)
+    with pytest.raises(ModelArtsAuthError, match="InvalidAccessKeyId") as refused:
+        ObsHook("obs_sts").read(f"obs://{bucket}/sts.txt")
+    assert keys.secret not in str(refused.value)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from _storage import obs_object  # example_dags/_storage.py, copied beside this file
 from airflow.sdk import DAG, task
 
+from airflow_provider_modelarts.hooks.obs import ObsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 
 BUCKET = "/modelarts-demo/e2e-kill"
@@ -15,13 +15,9 @@ with DAG(dag_id="e2e_kill", schedule=None, start_date=datetime(2026, 1, 1), catc
 
     @task
     def upload() -> None:
-        target = obs_object(f"{BUCKET}/code/train.py")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("import time\nfor i in range(600):\n    print('still training', i, flush=True)\n"
+        ObsHook().upload_string(path=f"{BUCKET}/code/train.py", text="import time\nfor i in range(600):\n    print('still training', i, flush=True)\n"
                           "    time.sleep(0.5)\n")
-        data = obs_object(f"{BUCKET}/data/x.csv")
-        data.parent.mkdir(parents=True, exist_ok=True)
-        data.write_text("1,1\n")
+        ObsHook().upload_string(path=f"{BUCKET}/data/x.csv", text="1,1\n")
 
     upload() >> CreateTrainingJobOperator(
         task_id="train",

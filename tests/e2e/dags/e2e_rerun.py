@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from _storage import obs_object  # example_dags/_storage.py, copied beside this file
 from airflow.sdk import DAG, task
 
+from airflow_provider_modelarts.hooks.obs import ObsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 
@@ -26,12 +26,8 @@ sys.exit(a.exit_code)
 
 @task
 def upload() -> None:
-    target = obs_object(f"{BUCKET}/code/train.py")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(SCRIPT)
-    data = obs_object(f"{BUCKET}/data/x.csv")
-    data.parent.mkdir(parents=True, exist_ok=True)
-    data.write_text("1,1\n")
+    ObsHook().upload_string(path=f"{BUCKET}/code/train.py", text=SCRIPT)
+    ObsHook().upload_string(path=f"{BUCKET}/data/x.csv", text="1,1\n")
 
 
 def training(dag_id: str, lines: int = 40, exit_code: int = 0, **kwargs) -> CreateTrainingJobOperator:
