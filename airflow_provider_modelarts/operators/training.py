@@ -171,6 +171,7 @@ class CreateTrainingJobOperator(BaseOperator):
         if code_upload_path is not None and not is_templated(code_upload_path):
             normalise_obs(code_upload_path, "code_upload_path")
         self._ref: JobRef | None = None
+        self._result: dict[str, Any] | None = None
         self._identity: TaskIdentity | None = None
         #: the console URL of this try's job, for the extra link at the end of the try (no job: no link)
         self.modelarts_console_url: str | None = None
@@ -201,8 +202,39 @@ class CreateTrainingJobOperator(BaseOperator):
 
     # ------------------------------------------------------------------ Airflow entry points
     def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
-        return TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id),
-                                 output_path=self.spec().output_path).to_dict()
+        self._result = TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id),
+                                         output_path=self.spec().output_path).to_dict()
+        return self._result
+
+    # ------------------------------------------------------------------ OpenLineage (called by its provider only)
+    def _lineage(self, error: str | None = None) -> Any:
+        from airflow_provider_modelarts import lineage
+
+        try:
+            spec: TrainingJobSpec | None = self.spec()
+            api_version = self.effective_api_version()
+            region = self.hook.config.region
+        except Exception as err:  # lineage never fails a task; a bad spec fails it elsewhere, with its message
+            self.log.debug("No lineage: %s", err)
+            spec, api_version, region = None, self.api_version or "", ""
+        result = self._result
+        if result is None and self._ref is not None:  # the job exists but did not succeed (or is still running)
+            result = {"job_id": self._ref.job_id, "version_id": self._ref.version_id,
+                      "console_url": self.modelarts_console_url}
+        return lineage.training_lineage(spec, region=region, api_version=api_version, result=result, error=error)
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """Inputs (OBS paths, ModelArts datasets), the output path and what is trained."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """As on start, with the job (id, version, status, console URL, duration) and its ``train_url``."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """As on complete, with the error."""
+        error = getattr(task_instance, "error", None)
+        return self._lineage(error=str(error) if error else None)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_modelarts import waiting

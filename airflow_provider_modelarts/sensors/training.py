@@ -110,7 +110,17 @@ class TrainingJobSensor(BaseSensorOperator):
         return watcher
 
     def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
-        return TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id)).to_dict()
+        self._result = TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id,
+                                                                      job.version_id)).to_dict()
+        return self._result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (called by its provider only): the watched job (run facet) and its output path."""
+        from airflow_provider_modelarts import lineage
+
+        result = getattr(self, "_result", None)
+        return lineage.training_lineage(None, region="", api_version=(result or {}).get("api_version", ""),
+                                        result=result)
 
     # ------------------------------------------------------------------ Airflow entry points
 
