@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_modelarts.adapters.base import IF_EXISTS_CHOICES
+from airflow_provider_modelarts.assets import annotate_outlets, asset_outlets
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
@@ -180,6 +181,10 @@ class CreateTrainingJobOperator(BaseOperator):
                                        f"{api_version!r}")
         if if_exists not in IF_EXISTS_CHOICES:
             raise ModelArtsConfigError(f"if_exists: expected one of {', '.join(IF_EXISTS_CHOICES)}, got {if_exists!r}")
+        if not wait and asset_outlets(self.outlets):
+            self.log.warning("%s: asset outlets with wait=False are emitted when the job is submitted, before "
+                             "anything is trained; set wait=True (or put the outlets on a TrainingJobSensor)",
+                             self.task_id)
         if job_name is not None and not is_templated(job_name):
             validate_job_name(job_name)
         # static values fail at DAG parse time; templated ones are checked after rendering (and then fail the
@@ -201,9 +206,12 @@ class CreateTrainingJobOperator(BaseOperator):
         return self.api_version or self.hook.config.api_version
 
     # ------------------------------------------------------------------ Airflow entry points
-    def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
+    def result(self, job: JobVersion | JobV2, context: Context | None = None) -> dict[str, Any]:
+        """The task's return value; a successful job also goes into the events of the asset ``outlets``."""
         self._result = TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id, job.version_id),
                                          output_path=self.spec().output_path).to_dict()
+        if context is not None:
+            annotate_outlets(self.outlets, context, self._result)
         return self._result
 
     # ------------------------------------------------------------------ OpenLineage (called by its provider only)
@@ -265,7 +273,7 @@ class CreateTrainingJobOperator(BaseOperator):
                 if current.state.is_terminal:  # finished before we could defer
                     watcher.tail()
                     return self.result(waiting.finish(watcher, current, failure_log_lines=self.failure_log_lines,
-                                                      log=self.log))
+                                                      log=self.log), context)
                 # in the worker Airflow enforces execution_timeout; in the triggerer the trigger does
                 timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
                 self._defer(watcher, *waiting.deadline_for(context, {"max_run_time": self.max_run_time,
@@ -274,7 +282,7 @@ class CreateTrainingJobOperator(BaseOperator):
             final = waiting.wait(watcher, poll_interval=self.poll_interval, deadline=deadline,
                                  failure_log_lines=self.failure_log_lines, log=self.log,
                                  outage_window=self.outage_window)
-            return self.result(final)
+            return self.result(final, context)
 
     def _upload_code(self, spec: TrainingJobSpec, context: Context) -> TrainingJobSpec:
         """Put the local code_dir on OBS (once per content) and submit with its OBS paths."""
@@ -317,7 +325,7 @@ class CreateTrainingJobOperator(BaseOperator):
         watcher = self._watcher(context, self._ref, print_log=False)  # the trigger printed the lines
         with waiting.concluding(watcher, context):
             return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
-                                                           log=self.log))
+                                                           log=self.log), context)
 
     def on_kill(self) -> None:
         """The task was killed while waiting in this worker: stop the remote job — unless the task instance was

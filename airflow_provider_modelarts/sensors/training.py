@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_modelarts.adapters import job_ref
+from airflow_provider_modelarts.assets import annotate_outlets
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsConfigError
 from airflow_provider_modelarts.links.training import ModelArtsTrainingJobLink, console_url
 from airflow_provider_modelarts.models import TrainingResult
@@ -109,9 +110,12 @@ class TrainingJobSensor(BaseSensorOperator):
         watcher.restore()
         return watcher
 
-    def result(self, job: JobVersion | JobV2) -> dict[str, Any]:
+    def result(self, job: JobVersion | JobV2, context: Context | None = None) -> dict[str, Any]:
+        """The task's return value; a successful job also goes into the events of the asset ``outlets``."""
         self._result = TrainingResult.of(job, console_url=console_url(self.hook.config, job.job_id,
                                                                       job.version_id)).to_dict()
+        if context is not None:
+            annotate_outlets(self.outlets, context, self._result)
         return self._result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -143,7 +147,7 @@ class TrainingJobSensor(BaseSensorOperator):
             if version.state.is_terminal:
                 watcher.tail()
                 return self.result(waiting.finish(watcher, version, failure_log_lines=self.failure_log_lines,
-                                                  log=self.log, hint=RETRAIN_HINT))
+                                                  log=self.log, hint=RETRAIN_HINT), context)
             # Airflow enforces the sensor's timeout between pokes; in the triggerer the trigger does
             deadline, reason = waiting.deadline_for(context, {"max_run_time": self.max_run_time,
                                                               "timeout": self.timeout})
@@ -183,7 +187,7 @@ class TrainingJobSensor(BaseSensorOperator):
                 watcher.tail()
                 job = waiting.finish(watcher, version, failure_log_lines=self.failure_log_lines, log=self.log,
                                      hint=RETRAIN_HINT)
-                return PokeReturnValue(is_done=True, xcom_value=self.result(job))
+                return PokeReturnValue(is_done=True, xcom_value=self.result(job, context))
             deadline, _ = waiting.deadline_for(context, {"max_run_time": self.max_run_time})
             if deadline is not None and time.time() >= deadline:
                 watcher.concluded = True
@@ -199,7 +203,7 @@ class TrainingJobSensor(BaseSensorOperator):
         with waiting.concluding(watcher, context):
             return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
                                                            log=self.log, hint=RETRAIN_HINT,
-                                                           stop_on_timeout=self.stop_job_on_kill))
+                                                           stop_on_timeout=self.stop_job_on_kill), context)
 
     def on_kill(self) -> None:
         if not self.stop_job_on_kill:

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "e2e_kill", "e2e_reschedule",
+DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "modelarts_train_model",
+           "modelarts_on_new_model", "e2e_kill", "e2e_reschedule",
            "e2e_rerun_operator", "e2e_rerun_sync", "e2e_rerun_sensor", "e2e_wrong_sk", "e2e_triggerer_restart", "e2e_sensor_failure", "e2e_config_error")
 
 
@@ -222,6 +223,23 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
     for task_id in ("obs_inputs", "dataset", "custom_image", "built_in"):
         value = airflow.xcom("modelarts_seed_examples", runs["modelarts_seed_examples"], task_id, "return_value")
         assert value["status_name"] in ("JOBSTAT_COMPLETED", "Completed"), task_id
+
+
+def test_a_trained_model_asset_schedules_the_consumer_dag_with_the_job_in_its_event(stack):
+    airflow, emu = stack
+    airflow.api("PATCH", "/dags/modelarts_on_new_model", {"is_paused": False})
+    run_id = airflow.trigger("modelarts_train_model")
+    assert _wait_run(airflow, "modelarts_train_model", run_id) == "success", \
+        airflow.task_logs("modelarts_train_model", run_id, "train")
+    job_id = airflow.xcom("modelarts_train_model", run_id, "train", "job_id")
+    consumer = airflow.wait_for("the asset to schedule modelarts_on_new_model", lambda: [
+        r for r in airflow.api("GET", "/dags/modelarts_on_new_model/dagRuns")["dag_runs"]
+        if r["run_type"] == "asset_triggered"], 90)[0]
+    assert _wait_run(airflow, "modelarts_on_new_model", consumer["dag_run_id"]) == "success", \
+        airflow.task_logs("modelarts_on_new_model", consumer["dag_run_id"], "use_new_model")
+    used = airflow.xcom("modelarts_on_new_model", consumer["dag_run_id"], "use_new_model", "return_value")
+    assert used["job_id"] == job_id and used["train_url"] == "obs://modelarts-demo/asset-demo/model/"
+    assert used["rows"] == 4 and "accuracy" in used  # the metrics the job wrote, read back through ObsHook
 
 
 def test_killing_a_running_training_task_stops_the_job(stack):
