@@ -7,13 +7,7 @@ from typing import Any
 
 def get_provider_info() -> dict[str, Any]:
     from airflow_provider_modelarts import __version__
-
-    def text(label: str, description: str = "") -> dict[str, Any]:
-        return {"label": label, "description": description, "schema": {"type": ["string", "null"]}}
-
-    def secret(label: str, description: str = "") -> dict[str, Any]:
-        return {"label": label, "description": description,
-                "schema": {"type": ["string", "null"], "format": "password"}}
+    from airflow_provider_modelarts.hooks.connection_form import UI_FIELD_BEHAVIOUR, conn_fields
 
     return {
         "package-name": "airflow-provider-modelarts",
@@ -54,31 +48,8 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "modelarts",
                 "hook-class-name": "airflow_provider_modelarts.hooks.modelarts.ModelArtsHook",
                 "hook-name": "Huawei Cloud ModelArts",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["host", "schema", "port"],
-                    "relabeling": {"login": "AK or IAM user name", "password": "SK or IAM password"},
-                    "placeholders": {
-                        "login": "access key (aksk) / IAM user (password) / empty (env)",
-                        "extra": '{"region": "cn-north-4", "auth_type": "aksk"}',
-                    },
-                },
-                "conn-fields": {
-                    "region": text("Region", "Huawei Cloud region id, e.g. cn-north-4 (required)"),
-                    "auth_type": {"label": "Auth type", "description": "aksk | password | env (inferred when empty)",
-                                  "schema": {"type": ["string", "null"], "enum": ["aksk", "password", "env", None]}},
-                    "project_id": text("Project ID", "discovered from the region when empty"),
-                    "domain_name": text("Account (domain) name", "password auth; defaults to the user name"),
-                    "security_token": secret("STS security token", "for temporary AK/SK"),
-                    "modelarts_endpoint": text("ModelArts endpoint", "override, e.g. for other Huawei stacks"),
-                    "iam_endpoint": text("IAM endpoint", "override"),
-                    "metadata_endpoint": text("Metadata endpoint", "env auth: instance metadata base URL"),
-                    "obs_endpoint": text("OBS endpoint", "override; default https://obs.{region}.myhuaweicloud.com"),
-                    "obs_path_style": {"label": "OBS path-style addressing",
-                                       "description": "endpoint/bucket/key; default: for IP or localhost endpoints",
-                                       "schema": {"type": ["boolean", "null"]}},
-                    "timeout": {"label": "Read timeout (s)", "schema": {"type": ["number", "null"]}},
-                    "max_retries": {"label": "Max retries", "schema": {"type": ["integer", "null"]}},
-                },
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": conn_fields(),
             }
         ],
     }

@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_modelarts.exceptions import ModelArtsConfigError
-
-AUTH_AKSK = "aksk"
-AUTH_PASSWORD = "password"
-AUTH_ENV = "env"
-AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD, AUTH_ENV)
-
-DEFAULT_METADATA_ENDPOINT = "http://169.254.169.254"
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_RETRY_BACKOFF = 1.0
-DEFAULT_RETRY_MAX_DELAY = 30.0
+from airflow_provider_modelarts.hooks.defaults import (  # noqa: F401 (re-exported: the connection's vocabulary)
+    API_VERSIONS,
+    AUTH_AKSK,
+    AUTH_ENV,
+    AUTH_PASSWORD,
+    AUTH_TYPES,
+    DEFAULT_API_VERSION,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_METADATA_ENDPOINT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_RETRY_MAX_DELAY,
+)
 
 # Endpoints that do not follow https://modelarts.{region}.myhuaweicloud.com (shared/modelarts-api.md §1).
 _MODELARTS_ENDPOINT_EXCEPTIONS = {"ap-southeast-1": "https://modelarts.ap-southeast-1.myhuaweicloud.cn"}
@@ -50,9 +52,6 @@ KNOWN_EXTRAS = {
     "obs_endpoint",
     "obs_path_style",
 }
-API_VERSIONS = ("v1", "v2")
-#: What Huawei Cloud serves today: v1 is filed under "historical APIs" and huaweicloudsdkmodelarts only calls v2.
-DEFAULT_API_VERSION = "v2"
 
 
 def default_modelarts_endpoint(region: str) -> str:

@@ -52,6 +52,20 @@ class ModelArtsHook(BaseHook):
         self._lookups: dict[str, Any] = {}
         self._aclient: ModelArtsClient | None = None
 
+    # ------------------------------------------------------------------ connection form (Airflow 2.11's classic
+    # form; Airflow 3.2+ reads the same table as ``conn-fields`` from the provider info and skips these)
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from airflow_provider_modelarts.hooks.connection_form import form_widgets
+
+        return form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_modelarts.hooks.connection_form import UI_FIELD_BEHAVIOUR
+
+        return UI_FIELD_BEHAVIOUR
+
     # ------------------------------------------------------------------ connection
     @staticmethod
     def _config_from(conn: Any) -> ConnectionConfig:
