@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv "[test]"
+# the console's browser tests (tests/e2e/test_console_browser.py) drive Debian's chromium through chromedriver
+if ! command -v chromedriver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian's chromium + chromium-driver (browser tests)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 echo "== ruff (Airflow ${AIRFLOW_VERSION})"
 "$VENV/bin/ruff" check .
 echo "== pytest (Airflow ${AIRFLOW_VERSION})"

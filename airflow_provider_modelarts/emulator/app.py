@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from airflow_provider_modelarts.emulator.console import add_console_routes
 from airflow_provider_modelarts.emulator.errors import EmulatorError, error_body, new_request_id
 from airflow_provider_modelarts.emulator.middleware import EmulatorMiddleware
 from airflow_provider_modelarts.emulator.routes_admin import add_admin_routes
@@ -49,5 +50,6 @@ def create_app(emu: Emulator) -> FastAPI:
     add_v1_routes(app, emu)
     add_v2_routes(app, emu)
     add_admin_routes(app, emu)
+    add_console_routes(app, emu)
     add_obs_routes(app, emu)
     return app

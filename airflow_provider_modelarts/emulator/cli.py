@@ -1,4 +1,4 @@
-"""``modelarts-emulator``: run the local ModelArts + IAM emulator."""
+"""``modelarts-emulator``: run the local ModelArts (v1 and v2 training jobs) + IAM + OBS emulator."""
 
 from __future__ import annotations
 
@@ -11,13 +11,25 @@ from pathlib import Path
 from airflow_provider_modelarts.emulator import server
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Appends ``(default: …)`` where the help does not say it already and there is a value to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelarts-emulator",
-        description="A local, API-faithful Huawei Cloud ModelArts (v1 training jobs) + IAM server that runs real "
-                    "training scripts. Prints one JSON line with its URL and credentials on start, then a "
-                    "ready-to-export AIRFLOW_CONN_MODELARTS_DEFAULT on stderr.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="A local, API-faithful Huawei Cloud ModelArts server — v1 and v2 training jobs, IAM, the "
+                    "instance metadata service and OBS — that runs real training scripts, with a console at "
+                    "URL/console and an admin API at URL/_emulator/ (both loopback only). Prints one JSON line "
+                    "with its URL and credentials on start, then a ready-to-export AIRFLOW_CONN_MODELARTS_DEFAULT "
+                    "on stderr.",
+        formatter_class=_Defaults,
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind; keep loopback unless other machines must reach it "
@@ -60,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    import importlib.util
+
+    missing = [name for name in ("fastapi", "uvicorn") if importlib.util.find_spec(name) is None]
+    if missing:  # Airflow 3 ships both; on Airflow 2 they come with the [emulator] extra
+        sys.exit(f"modelarts-emulator needs {' and '.join(missing)}: pip install "
+                 "'airflow-provider-modelarts[emulator]'")
     root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="modelarts-emulator-"))
     root.mkdir(parents=True, exist_ok=True)
     marker = root / "project_id"

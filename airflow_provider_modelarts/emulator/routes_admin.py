@@ -1,15 +1,13 @@
-"""The emulator's own admin API and console page (loopback only: see ``middleware.local_surface_refusal``)."""
+"""The emulator's own admin API (loopback only: see ``middleware.local_surface_refusal``)."""
 
 from __future__ import annotations
 
-import html
-import json
+import dataclasses
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_modelarts.emulator.errors import EmulatorError
-from airflow_provider_modelarts.emulator.routes_v1 import version_detail
 from airflow_provider_modelarts.emulator.state import Emulator
 from airflow_provider_modelarts.models import JobState
 
@@ -56,9 +54,36 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
             raise EmulatorError((400, "Emulator.0002"), str(err), style="gateway") from None
         return JSONResponse({"ok": True})
 
+    @app.get("/_emulator/faults", name="admin_faults_list")
+    async def admin_faults_list(request: Request) -> Response:
+        """The fault rules in force (each with how many times it may still fire; null: unlimited)."""
+        return JSONResponse({"faults": [dataclasses.asdict(f) for f in emu.faults.faults], "fired": emu.faults.fired})
+
+    @app.get("/_emulator/datasets", name="admin_datasets_list")
+    async def admin_datasets_list(request: Request) -> Response:
+        rows = emu.store.all("SELECT dataset_id, version_id, obs_path FROM datasets ORDER BY dataset_id, version_id")
+        return JSONResponse({"datasets": rows})
+
+    @app.get("/_emulator/jobs", name="admin_jobs")
+    async def admin_jobs(request: Request) -> Response:
+        """Every job version (v2 jobs with their UUID), newest first: what the console lists, as JSON."""
+        mapped = {(r["job_id"], r["version_id"]): r["id"] for r in emu.store.all("SELECT * FROM v2_jobs")}
+        rows = emu.store.all("SELECT j.job_id, j.job_name, v.version_id, v.version_name, v.status, v.create_time, "
+                             "v.start_time, v.end_time FROM versions v JOIN jobs j USING(job_id) "
+                             "ORDER BY v.create_time DESC, v.version_id DESC")
+        jobs = [{**row, "api_version": "v2" if (row["job_id"], row["version_id"]) in mapped else "v1",
+                 "training_job_id": mapped.get((row["job_id"], row["version_id"])),
+                 "status_name": JobState(row["status"]).name} for row in rows]
+        return JSONResponse({"total": len(jobs), "jobs": jobs})
+
     @app.post("/_emulator/datasets", name="admin_datasets")
     async def admin_datasets(request: Request) -> Response:
         body = await json_body(request)
+        missing = [k for k in ("dataset_id", "version_id", "obs_path") if not body.get(k)]
+        if missing:
+            raise EmulatorError((400, "Emulator.0002"), f"Missing field(s): {', '.join(missing)} (expected "
+                                '{"dataset_id": ..., "version_id": ..., "obs_path": "/bucket/dir/"})',
+                                style="gateway")
         emu.obs.local(body["obs_path"])
         emu.store.execute("INSERT OR REPLACE INTO datasets(dataset_id, version_id, obs_path) VALUES (?,?,?)",
                           (str(body["dataset_id"]), str(body["version_id"]), body["obs_path"]))
@@ -74,23 +99,3 @@ def add_admin_routes(app: FastAPI, emu: Emulator) -> None:
             if key in body:
                 setattr(emu.settings, key, bool(body[key]))
         return JSONResponse({"ok": True})
-
-    # ------------------------------------------------------------------ console page (loopback only)
-    @app.get("/console/training-jobs/{job_id}/versions/{version_id}", name="console")
-    async def console(job_id: int, version_id: int, request: Request) -> Response:
-        job, version = emu.version_or_404(job_id, version_id)
-        detail = version_detail(job, version)
-        assert emu.runner is not None
-        tails = {name: log.page(base_line="", lines=100, order="desc")["content"]
-                 for name, log in emu.runner.log_files(job, version).items()}
-        esc = html.escape
-        rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v))}</td></tr>" for k, v in detail.items()
-                       if v not in (None, "", []))
-        logs = "".join(f"<h3>{esc(n)}</h3><pre>{esc(t)}</pre>" for n, t in tails.items())
-        state = JobState(version["status"])
-        refresh = "" if state.is_terminal else '<meta http-equiv="refresh" content="3">'
-        page = (f"<!doctype html><html><head><meta charset='utf-8'>{refresh}<title>{esc(job['job_name'])} "
-                f"{esc(version['version_name'])}</title></head><body><h1>{esc(job['job_name'])} "
-                f"{esc(version['version_name'])}: {esc(state.name)}</h1><table>{rows}</table>"
-                f"<h2>Log tail</h2>{logs}</body></html>")
-        return HTMLResponse(page)

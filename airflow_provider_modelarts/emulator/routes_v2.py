@@ -315,13 +315,6 @@ def add_v2_routes(app: FastAPI, emu: Emulator) -> None:
                              "sort_by": "create_time", "order": "desc", "group_by": "",
                              "items": items[offset: offset + limit]})
 
-    @app.get("/console/training-jobs/v2/{training_job_id}", name="console_v2")
-    async def console_v2(training_job_id: str, request: Request) -> Response:
-        found = row(training_job_id)
-        from fastapi.responses import RedirectResponse
-
-        return RedirectResponse(f"/console/training-jobs/{found['job_id']}/versions/{found['version_id']}")
-
     @app.get("/v2/{project_id}/training-job-flavors", name="v2_flavors")
     async def flavors(project_id: str, request: Request) -> Response:
         await emu.authenticate(request, project_id)

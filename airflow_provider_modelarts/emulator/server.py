@@ -309,6 +309,16 @@ class ModelArtsEmulator:
         """The API requests received since the last ``reset_stats`` (endpoint, method, path, query, body)."""
         return self._admin("GET", "/_emulator/requests")["requests"]
 
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job version, newest first (``api_version``, ids, name, status)."""
+        return self._admin("GET", "/_emulator/jobs")["jobs"]
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._admin("GET", "/_emulator/faults")["faults"]
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return self._admin("GET", "/_emulator/datasets")["datasets"]
+
     def reset_stats(self) -> None:
         self._admin("POST", "/_emulator/stats/reset", {})
 

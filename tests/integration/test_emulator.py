@@ -440,3 +440,36 @@ def test_v2_error_paths_over_raw_http(emu):
     engines = signed(emu, "GET", f"{base}/training-job-engines").json()
     assert {"PyTorch", "TensorFlow", "MindSpore-GPU"} <= {e["engine_name"] for e in engines["items"]}
     assert requests.get(emu.url + f"{base}/training-job-engines").status_code == 401
+
+
+def test_admin_api_lists_jobs_faults_and_datasets_and_refuses_bad_bodies(emu, hook):
+    version = wait_terminal(hook, hook.create_training_job(framework_job(emu, unique("adminlist"))))
+    listed = {j["version_id"]: j for j in emu.jobs()}
+    assert listed[version.version_id]["status_name"] == "JOBSTAT_COMPLETED"
+    assert listed[version.version_id]["api_version"] == "v1" and listed[version.version_id]["training_job_id"] is None
+    emu.set_faults("get_version=503#2; *=latency:0.01@0.5")
+    assert [(f["endpoint"], f["status"], f["remaining"]) for f in emu.faults()] == [("get_version", 503, 2),
+                                                                                   ("*", 0, None)]
+    emu.set_faults(None)
+    emu.add_dataset("listed-ds", "v7", "/bucket/listed/")
+    assert {"dataset_id": "listed-ds", "version_id": "v7", "obs_path": "/bucket/listed/"} in emu.datasets()
+    for body in (b"not json", b"[1, 2]", b'{"dataset_id": "x"}'):
+        answer = requests.post(emu.url + "/_emulator/datasets", data=body,
+                               headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and answer.json()["error_code"] == "Emulator.0002", answer.text
+
+
+def test_cli_help_and_missing_server_packages():
+    help_text = subprocess.run([sys.executable, "-m", "airflow_provider_modelarts.emulator", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "v1 and v2 training jobs" in help_text and "(default: None)" not in help_text
+    import re
+
+    options = re.split(r"\n  (?=-)", " ".join(help_text.split("options:", 1)[1].split()).replace(" --", "\n  --"))
+    assert all(option.count("default") <= 1 for option in options), [o for o in options if o.count("default") > 1]
+    assert any("--host" in o and "(default: 127.0.0.1)" in o for o in options)
+    hide = ("import sys, importlib.util; real = importlib.util.find_spec; importlib.util.find_spec = lambda n, *a: "
+            "None if n in ('fastapi', 'uvicorn') else real(n, *a); from airflow_provider_modelarts.emulator.cli "
+            "import main; main(['--quiet'])")
+    missing = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True)
+    assert missing.returncode == 1 and "pip install 'airflow-provider-modelarts[emulator]'" in missing.stderr
