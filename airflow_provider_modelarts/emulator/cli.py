@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import tempfile
@@ -29,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "URL/console and an admin API at URL/_emulator/ (both loopback only). Prints one JSON line "
                     "with its URL and credentials on start, then a ready-to-export AIRFLOW_CONN_MODELARTS_DEFAULT "
                     "on stderr.",
+        epilog="Admin commands for a running emulator: modelarts-emulator jobs | faults list|set SPEC|clear | "
+               "datasets list|add ID VERSION /bucket/dir/ (with --url URL or --root ROOT; --help on each).",
         formatter_class=_Defaults,
     )
     parser.add_argument("--host", default="127.0.0.1",
@@ -70,7 +73,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ADMIN_COMMANDS = ("jobs", "faults", "datasets")
+
+
+def build_admin_parser() -> argparse.ArgumentParser:
+    """``modelarts-emulator jobs|faults|datasets …``: the admin API of a running emulator, from the shell."""
+    parser = argparse.ArgumentParser(prog="modelarts-emulator", formatter_class=_Defaults,
+                                     description="Talk to a running emulator's admin API (loopback only).")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--url", default=os.environ.get("MODELARTS_EMULATOR_URL"),
+                       help="the emulator's URL (default: $MODELARTS_EMULATOR_URL, or the one written in --root)")
+    where.add_argument("--root", default=None, help="the emulator's state directory (its URL is kept there)")
+    where.add_argument("--json", action="store_true", help="print the admin API's JSON answer")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("jobs", parents=[where], help="list every job version, newest first")
+    faults = commands.add_parser("faults", parents=[where], help="list, set or clear injected faults")
+    fault_actions = faults.add_subparsers(dest="action", required=True)
+    fault_actions.add_parser("list", parents=[where])
+    fault_set = fault_actions.add_parser("set", parents=[where])
+    fault_set.add_argument("spec", help="e.g. 'get_version=503#2; *=latency:0.5@0.1' (see --help of the server)")
+    fault_set.add_argument("--seed", type=int, default=None)
+    fault_actions.add_parser("clear", parents=[where])
+    datasets = commands.add_parser("datasets", parents=[where], help="list or add datasets")
+    dataset_actions = datasets.add_subparsers(dest="action", required=True)
+    dataset_actions.add_parser("list", parents=[where])
+    dataset_add = dataset_actions.add_parser("add", parents=[where])
+    dataset_add.add_argument("dataset_id")
+    dataset_add.add_argument("version_id")
+    dataset_add.add_argument("obs_path", help="the dataset version's OBS directory, /bucket/dir/")
+    return parser
+
+
+def admin_main(argv: list[str]) -> None:
+    import json
+
+    args = build_admin_parser().parse_args(argv)
+    url = args.url
+    if not url and args.root and (Path(args.root) / server.URL_FILE).is_file():
+        url = (Path(args.root) / server.URL_FILE).read_text().strip()
+    if not url:
+        sys.exit("modelarts-emulator: which emulator? Give --url, --root or $MODELARTS_EMULATOR_URL")
+    calls = {("jobs", None): ("GET", "/_emulator/jobs", None),
+             ("faults", "list"): ("GET", "/_emulator/faults", None),
+             ("faults", "set"): ("POST", "/_emulator/faults", {"spec": getattr(args, "spec", None),
+                                                                 "seed": getattr(args, "seed", None)}),
+             ("faults", "clear"): ("POST", "/_emulator/faults", {"spec": None}),
+             ("datasets", "list"): ("GET", "/_emulator/datasets", None),
+             ("datasets", "add"): ("POST", "/_emulator/datasets", {
+                 "dataset_id": getattr(args, "dataset_id", None), "version_id": getattr(args, "version_id", None),
+                 "obs_path": getattr(args, "obs_path", None)})}
+    method, path, body = calls[(args.command, getattr(args, "action", None))]
+    try:
+        answer = server.admin_request(url, method, path, body)
+    except (ValueError, OSError) as err:
+        sys.exit(f"modelarts-emulator: {url}{path}: {err}")
+    if args.json or method == "POST":
+        print(json.dumps(answer, indent=1))
+    elif args.command == "jobs":
+        for job in answer["jobs"]:
+            ident = job["training_job_id"] or f"{job['job_id']}/{job['version_id']} {job['version_name']}"
+            print(f"{job['api_version']}  {job['status_name']:<20} {job['job_name']:<40} {ident}")
+        print(f"{answer['total']} job version(s)")
+    elif args.command == "faults":
+        for fault in answer["faults"]:
+            print(json.dumps(fault))
+        print(f"{len(answer['faults'])} rule(s), fired {answer['fired']} time(s)")
+    else:
+        for dataset in answer["datasets"]:
+            print(f"{dataset['dataset_id']}  {dataset['version_id']}  {dataset['obs_path']}")
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ADMIN_COMMANDS:
+        admin_main(argv)
+        return
     args = build_parser().parse_args(argv)
     import importlib.util
 
@@ -83,8 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     marker = root / "project_id"
     project_id = args.project_id or (marker.read_text().strip() if marker.exists() else secrets.token_hex(16))
     marker.write_text(project_id)
-    import os
-
     creds, created = server.resolve_credentials(root, ak=args.ak, sk=os.environ.get(server.SK_ENV), user=args.user,
                                                 password=os.environ.get(server.PASSWORD_ENV), domain=args.domain,
                                                 fixed=args.fixed_credentials)

@@ -26,6 +26,8 @@ DEFAULT_PASSWORD = "emulator-password"
 DEFAULT_DOMAIN = "modelarts-account"
 #: how the secrets reach a server process (never its command line, which any local user can read)
 SK_ENV = "MODELARTS_EMULATOR_SK"
+#: the running server's URL, written into its root
+URL_FILE = "url"
 PASSWORD_ENV = "MODELARTS_EMULATOR_PASSWORD"
 CREDENTIALS_FILE = "credentials.json"
 
@@ -140,6 +142,7 @@ def serve(*, host: str, port: int, root: Path, region: str, project_id: str, ak:
     url_host = f"[{host}]" if ":" in host else host
     url = f"http://{url_host}:{bound}"
     creds = EmulatorCredentials(ak, sk, user, password, domain, region, project_id)
+    (root / URL_FILE).write_text(url)  # for `modelarts-emulator jobs|faults|datasets --root ROOT`
     print(json.dumps({"url": url, "pid": os.getpid(), "root": str(root), "credentials": asdict(creds),
                       "lost_on_start": emu.lost_on_start}), flush=True)
     if not quiet:
@@ -326,15 +329,20 @@ class ModelArtsEmulator:
         return f"{self.url}/console/training-jobs/{job_id}/versions/{version_id}"
 
     def _admin(self, method: str, path: str, body: dict | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as err:
-            detail = json.loads(err.read() or b"{}")
-            raise ValueError(detail.get("error_msg") or f"HTTP {err.code}") from None
+        return admin_request(self.url, method, path, body)
+
+
+def admin_request(url: str, method: str, path: str, body: dict | None = None) -> Any:
+    """One call of a running emulator's admin API (JSON in, JSON out; an error answer raises ValueError)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        detail = json.loads(err.read() or b"{}")
+        raise ValueError(detail.get("error_msg") or f"HTTP {err.code}") from None
 
 
 def _stable_project_id(root: Path) -> str:

@@ -473,3 +473,23 @@ def test_cli_help_and_missing_server_packages():
             "import main; main(['--quiet'])")
     missing = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True)
     assert missing.returncode == 1 and "pip install 'airflow-provider-modelarts[emulator]'" in missing.stderr
+
+
+def test_cli_admin_commands_against_a_running_emulator(emu, hook):
+    version = wait_terminal(hook, hook.create_training_job(framework_job(emu, unique("clijobs"))))
+
+    def cli(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "airflow_provider_modelarts.emulator", *args], check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    jobs = cli("jobs", "--root", str(emu.root))
+    assert f"{version.job_id}/{version.version_id} V0001" in jobs and "JOBSTAT_COMPLETED" in jobs
+    cli("faults", "set", "get_version=503#1", "--url", emu.url)
+    assert '"endpoint": "get_version"' in cli("faults", "list", "--url", emu.url)
+    cli("faults", "clear", "--url", emu.url)
+    assert emu.faults() == []
+    cli("datasets", "add", "cli-ds", "v2", "/bucket/cli-ds/", "--url", emu.url)
+    assert "cli-ds  v2  /bucket/cli-ds/" in cli("datasets", "list", "--url", emu.url)
+    refused = subprocess.run([sys.executable, "-m", "airflow_provider_modelarts.emulator", "faults", "set",
+                              "no-such-rule", "--url", emu.url], capture_output=True, text=True)
+    assert refused.returncode == 1 and "bad fault rule" in refused.stderr
