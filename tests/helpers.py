@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 from airflow_provider_modelarts.models import JobVersion
+
+#: screenshots of the browser tests (``TEST_ARTIFACTS`` moves them)
+ARTIFACTS_ROOT = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 
 TRAIN_OK = """
 import argparse, json, os, sys

@@ -149,6 +149,10 @@ def stack(request, tmp_path_factory):
             "AIRFLOW_CONN_MODELARTS_WRONG_SK": json.dumps({**emu.conn_dict("aksk", api_version),
                                                            "password": "not-the-secret-key-000000000000000000000"}),
             "MODELARTS_LOCKOUT_DIR": str(home / "lockout"),
+            # OpenLineage events of every task, as the OpenLineage provider emits them, into one file
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "append": True,
+                                                           "log_file_path": str(home / "openlineage.jsonl")}),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "e2e",
         })
         (emu.obs_root / "modelarts-demo").mkdir(parents=True, exist_ok=True)  # the e2e DAGs' bucket
         port = _free_port()
@@ -223,6 +227,64 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
     for task_id in ("obs_inputs", "dataset", "custom_image", "built_in"):
         value = airflow.xcom("modelarts_seed_examples", runs["modelarts_seed_examples"], task_id, "return_value")
         assert value["status_name"] in ("JOBSTAT_COMPLETED", "Completed"), task_id
+
+
+def test_the_connection_form_in_the_airflow_ui_shows_every_field_with_its_help(stack, browser):
+    """Airflow's own UI, as a person uses it: Admin → Connections → Add, type "Huawei Cloud ModelArts"."""
+    from helpers import ARTIFACTS_ROOT
+    from selenium.webdriver.common.by import By
+
+    from airflow_provider_modelarts.get_provider_info import get_provider_info
+
+    airflow, emu = stack
+    fields = get_provider_info()["connection-types"][0]["conn-fields"]
+    browser.get(f"http://127.0.0.1:{airflow.port}/connections")
+    add = airflow.wait_for("the Add Connection button", lambda: [
+        b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Add Connection"], 60, interval=0.5)
+    add[0].click()
+    kind = airflow.wait_for("the connection type box", lambda: browser.find_elements(
+        By.CSS_SELECTOR, "[role=combobox]"), 30, interval=0.5)[0]
+    kind.click()
+    kind.send_keys("modelarts")
+    airflow.wait_for("our connection type", lambda: [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
+                                                     if o.text == "Huawei Cloud ModelArts"], 30, interval=0.5)[0].click()
+    airflow.wait_for("the Extra Fields section", lambda: [e for e in browser.find_elements(
+        By.XPATH, "//*[normalize-space(text())='Extra Fields']")], 30, interval=0.5)[0].click()
+    page = airflow.wait_for("the extra fields", lambda: (t := browser.find_element(By.TAG_NAME, "body").text)
+                            and "Console URL" in t and t, 30, interval=0.5)
+    browser.save_screenshot(str(ARTIFACTS_ROOT / "airflow-connection-form.png"))
+    missing = [f["label"] for f in fields.values() if f["label"] not in page or f["description"] not in page]
+    assert not missing, missing
+    assert "AK or IAM user name" in page and "SK or IAM password" in page  # relabelled login/password
+
+
+def test_openlineage_events_name_the_obs_datasets_and_the_job(stack):
+    """The events the OpenLineage provider emitted for the quickstart's train and sensor tasks (file transport)."""
+    airflow, _ = stack
+    events_file = airflow.home / "openlineage.jsonl"
+    run_id = airflow.trigger("modelarts_quickstart")
+    assert _wait_run(airflow, "modelarts_quickstart", run_id) == "success"
+    job_id = airflow.xcom("modelarts_quickstart", run_id, "train", "job_id")
+
+    def complete(job_name: str) -> dict | None:
+        for line in events_file.read_text().splitlines() if events_file.exists() else []:
+            event = json.loads(line)
+            if event.get("eventType") == "COMPLETE" and event["job"]["name"] == job_name and \
+                    event["run"]["facets"].get("modelarts_training_run", {}).get("job_id") == str(job_id):
+                return event
+        return None
+
+    train = airflow.wait_for("the train task's COMPLETE event", lambda: complete("modelarts_quickstart.train"), 30)
+    assert [(d["namespace"], d["name"].split("/")[:2]) for d in train["inputs"]] == [
+        ("obs://modelarts-demo", ["quickstart", "data"])]
+    assert [(d["namespace"], d["name"].split("/")[:2]) for d in train["outputs"]] == [
+        ("obs://modelarts-demo", ["quickstart", "output"])]
+    facet = train["job"]["facets"]["modelarts_training"]
+    assert facet["engine"] == "PyTorch PyTorch-1.0.0-python3.6" and facet["flavor"] == "modelarts.vm.cpu.2u"
+    assert facet["api_version"] == airflow.api_version
+    waited = airflow.wait_for("the sensor's COMPLETE event", lambda: complete("modelarts_quickstart.wait_for_training"),
+                              30)
+    assert waited["run"]["facets"]["modelarts_training_run"]["outcome"] == "success"
 
 
 def test_a_trained_model_asset_schedules_the_consumer_dag_with_the_job_in_its_event(stack):

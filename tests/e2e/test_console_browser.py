@@ -3,41 +3,19 @@ what a person sees. Screenshots go to ``test-artifacts/console/`` (``TEST_ARTIFA
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import pytest
-from helpers import unique
+from helpers import ARTIFACTS_ROOT, unique
 from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op
 
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")) / "console"
+ARTIFACTS = ARTIFACTS_ROOT / "console"
 SLOW = """
 import time
 for i in range({lines}):
     print("console-line-%03d" % i, flush=True)
     time.sleep(0.25)
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not shutil.which("chromedriver") or not (shutil.which("chromium") or shutil.which("chromium-browser")):
-        pytest.fail("Debian's chromium and chromium-driver are needed (.ci/run installs them: apt-get install "
-                    "chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900"):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(30)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
 
 
 def _wait(what: str, check, timeout: float = 60.0):
