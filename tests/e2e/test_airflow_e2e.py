@@ -229,6 +229,25 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
         assert value["status_name"] in ("JOBSTAT_COMPLETED", "Completed"), task_id
 
 
+def _click(airflow: Airflow, browser, what: str, xpath: str, then=None) -> None:
+    """Click the element ``xpath`` finds, retrying while the page re-renders (React replaces elements)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+
+    def attempt() -> bool:
+        try:
+            found = browser.find_elements(By.XPATH, xpath)
+            if not found:
+                return False
+            found[0].click()
+            if then is not None:
+                then(found[0])
+            return True
+        except (StaleElementReferenceException, WebDriverException):
+            return False
+    airflow.wait_for(what, attempt, 60, interval=0.5)
+
+
 def test_the_connection_form_in_the_airflow_ui_shows_every_field_with_its_help(stack, browser):
     """Airflow's own UI, as a person uses it: Admin → Connections → Add, type "Huawei Cloud ModelArts"."""
     from helpers import ARTIFACTS_ROOT
@@ -239,23 +258,18 @@ def test_the_connection_form_in_the_airflow_ui_shows_every_field_with_its_help(s
     airflow, emu = stack
     fields = get_provider_info()["connection-types"][0]["conn-fields"]
     browser.get(f"http://127.0.0.1:{airflow.port}/connections")
-    add = airflow.wait_for("the Add Connection button", lambda: [
-        b for b in browser.find_elements(By.TAG_NAME, "button") if b.text == "Add Connection"], 60, interval=0.5)
-    add[0].click()
-    kind = airflow.wait_for("the connection type box", lambda: browser.find_elements(
-        By.CSS_SELECTOR, "[role=combobox]"), 30, interval=0.5)[0]
-    kind.click()
-    kind.send_keys("modelarts")
-    airflow.wait_for("our connection type", lambda: [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
-                                                     if o.text == "Huawei Cloud ModelArts"], 30, interval=0.5)[0].click()
-    airflow.wait_for("the Extra Fields section", lambda: [e for e in browser.find_elements(
-        By.XPATH, "//*[normalize-space(text())='Extra Fields']")], 30, interval=0.5)[0].click()
+    _click(airflow, browser, "the Add Connection button", "//button[normalize-space(.)='Add Connection']")
+    _click(airflow, browser, "the connection type box", "//*[@role='combobox']",
+           then=lambda box: box.send_keys("modelarts"))
+    _click(airflow, browser, "our connection type", "//*[@role='option'][normalize-space(.)='Huawei Cloud ModelArts']")
+    airflow.wait_for("login/password relabelled", lambda: "AK or IAM user name" in (t := browser.find_element(
+        By.TAG_NAME, "body").text) and "SK or IAM password" in t, 30, interval=0.5)
+    _click(airflow, browser, "the Extra Fields section", "//*[normalize-space(text())='Extra Fields']")
     page = airflow.wait_for("the extra fields", lambda: (t := browser.find_element(By.TAG_NAME, "body").text)
                             and "Console URL" in t and t, 30, interval=0.5)
     browser.save_screenshot(str(ARTIFACTS_ROOT / "airflow-connection-form.png"))
     missing = [f["label"] for f in fields.values() if f["label"] not in page or f["description"] not in page]
     assert not missing, missing
-    assert "AK or IAM user name" in page and "SK or IAM password" in page  # relabelled login/password
 
 
 def test_openlineage_events_name_the_obs_datasets_and_the_job(stack):
