@@ -3,11 +3,12 @@
 A wait moves between processes: a reschedule sensor's pokes, a deferral to the triggerer, a triggerer that is
 restarted (the trigger starts again from its kwargs), a worker that dies during ``wait=True`` (the retry
 reattaches). Each of them resumes from the cursor saved here — an Airflow Variable per task instance, written
-after each poll that printed lines, deleted when the wait ends. A saved cursor belongs to one job: a cursor of
+after each poll that printed lines (by a trigger at most every ``[modelarts] trigger_cursor_save_interval``
+seconds, and when it is cancelled), deleted when the wait ends. A saved cursor belongs to one job: a cursor of
 another job (an earlier run of the same task instance) is ignored and overwritten.
 
 A line is printed and then its cursor saved; only a process killed between the two (a window of one
-request) can print a line a second time.
+request in a worker, of one save interval in a killed triggerer) can print a line a second time.
 """
 
 from __future__ import annotations

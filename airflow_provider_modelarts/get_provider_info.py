@@ -34,6 +34,17 @@ def get_provider_info() -> dict[str, Any]:
                                        "task log. By default they are removed: they arrive as raw bytes.",
                         "version_added": "0.1.0", "type": "boolean", "example": "True", "default": "False",
                     },
+                    "trigger_cursor_save_interval": {
+                        "description": "Seconds between a deferred wait's saves of its training-log cursor (an "
+                                       "Airflow Variable per task instance, so a restarted triggerer prints no "
+                                       "line twice). Each save is a metadata-DB write through the triggerer, "
+                                       "shared by all its triggers; a trigger also saves when it is cancelled "
+                                       "(triggerer stopped, task cleared). A triggerer killed outright can "
+                                       "repeat up to this many seconds of lines. 0: after every poll that "
+                                       "printed lines. Workers (wait=True, poke and reschedule sensors) always "
+                                       "save after every such poll.",
+                        "version_added": "0.1.0", "type": "float", "example": "60", "default": "300",
+                    },
                 },
             },
         },

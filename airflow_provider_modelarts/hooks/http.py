@@ -134,6 +134,8 @@ def error_for(response: RawResponse, *, operation: str = "", auth_type: str | No
         if response.status == 404:
             return ModelArtsNotFoundError(message, **kwargs)
         return ModelArtsApiError(message, **kwargs)
+    if response.status < 400 and b'"is_success"' not in response.body:
+        return None  # a success without the v1 envelope's flag: no need to parse it here (the caller does)
     try:
         body = response.json()
     except ValueError:

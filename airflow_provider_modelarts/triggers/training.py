@@ -10,6 +10,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+#: seconds a cancelled trigger spends saving its log cursor at most
+FLUSH_TIMEOUT = 5.0
+
 
 class TrainingJobTrigger(BaseTrigger):
     """Poll a job version with the async hook; tail its log into the trigger log; yield one event.
@@ -19,7 +22,9 @@ class TrainingJobTrigger(BaseTrigger):
     waits as long as the job runs, unless ``deadline`` passes (then the event is ``timeout`` with its
     ``reason``: ``max_run_time``, ``execution_timeout`` or a sensor's ``timeout``). The log
     cursor is saved per task instance (:mod:`airflow_provider_modelarts.cursor_store`) after each poll that
-    printed lines, so a restarted triggerer prints no line twice.
+    printed lines — at most every ``[modelarts] trigger_cursor_save_interval`` seconds (300), and when the trigger
+    is cancelled (triggerer stopped, task cleared) — so a restarted triggerer prints no line twice; one that was
+    killed outright (SIGKILL, out of memory) can repeat the lines of the last interval.
 
     :param job_id: v1 job id, or the v2 training job id.
     :param version_id: v1 version id; None for a v2 job.
@@ -69,13 +74,16 @@ class TrainingJobTrigger(BaseTrigger):
     def _watcher(self) -> Any:
         from airflow_provider_modelarts.cursor_store import CursorStore
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-        from airflow_provider_modelarts.watcher import JobWatcher
+        from airflow_provider_modelarts.watcher import JobWatcher, cursor_save_interval
 
         watcher = JobWatcher(ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id), self.job_id, self.version_id,
                              print_log=self.print_log, cursor=self.log_cursor, last_status=self.last_status,
                              log=self.log)
         if self.print_log:
             watcher.store = CursorStore.for_task(getattr(self, "task_instance", None), watcher.ref)
+            # thousands of triggers share one triggerer, and each save is a metadata-DB write through its
+            # supervisor: save every few minutes, and on the way out (cancelled: stopped triggerer, cleared task)
+            watcher.save_interval = cursor_save_interval()
         return watcher
 
     def _event(self, status: str, watcher: Any, version: Any = None, message: str = "",
@@ -119,11 +127,24 @@ class TrainingJobTrigger(BaseTrigger):
                     yield self._event(version.state.outcome.value, watcher, version, outcome_message(version))
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
+                    await self._flush(watcher)
                     yield self._event("timeout", watcher, version, f"{self.deadline_reason} passed",
                                       reason=self.deadline_reason)
                     return
+        except asyncio.CancelledError:
+            await self._flush(watcher)
+            raise
         except Exception as err:
+            await self._flush(watcher)  # the task fails or retries: a retry that reattaches continues from here
             yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
+
+    async def _flush(self, watcher: Any) -> None:
+        """Save the log cursor now (bounded: a cancelled trigger must not hang the triggerer's shutdown)."""
+        try:
+            await asyncio.wait_for(watcher.aflush(), FLUSH_TIMEOUT)
+        except Exception as err:  # a cursor never fails the wait (TimeoutError included)
+            self.log.warning("Could not save the log cursor on the way out (%s): a restart may repeat lines",
+                             type(err).__name__)
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user acted on the deferred task. Marked failed/success: stop the job. Cleared: leave

@@ -89,6 +89,46 @@ def test_a_restarted_trigger_prints_no_line_twice(emu, api, lines):  # noqa: F81
     assert counts == {f"tick-{i:03d}": 1 for i in range(40)}, {k: v for k, v in counts.items() if v != 1}
 
 
+@pytest.mark.parametrize("interval", [None, "0"])
+def test_a_trigger_saves_its_cursor_every_interval_and_when_cancelled(emu, api, lines, monkeypatch,  # noqa: F811
+                                                                      interval):
+    """Benchmark 8: a Variable write per poll saturates a triggerer. By default (300 s) a trigger polling every
+    0.2 s saves nothing while it runs and once when it is cancelled; ``0`` restores a save per printing poll."""
+    from airflow_provider_modelarts.cursor_store import CursorStore
+
+    if interval is not None:
+        monkeypatch.setenv("AIRFLOW__MODELARTS__TRIGGER_CURSOR_SAVE_INTERVAL", interval)
+    saves = []
+    real_save = CursorStore.save
+    monkeypatch.setattr(CursorStore, "save", lambda self, *a, **kw: saves.append(a) or real_save(self, *a, **kw))
+    ti = TaskInstanceStub()
+    result = framework_op(emu, unique("cadence"), TICKS.format(n=60, delay=0.05)).execute(ctx(ti))
+    trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"), poll_interval=0.2)
+    trigger.task_instance = ti
+
+    async def run_until_lines() -> None:
+        async def consume() -> None:
+            async for _ in trigger.run():
+                pytest.fail("the job cannot have ended yet")
+
+        task = asyncio.create_task(consume())
+        while len(ticks(lines())) < 20:  # several polls that printed lines
+            await asyncio.sleep(0.05)
+        saves_while_running.extend(saves)
+        task.cancel()  # the triggerer stops
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    saves_while_running: list = []
+    asyncio.run(run_until_lines())
+    if interval is None:
+        assert saves_while_running == [] and len(saves) == 1, saves
+        assert saves[0][0] and max(saves[0][0].values())  # the cursor after the last printed line
+    else:
+        assert len(saves_while_running) >= 2, saves_while_running
+    ModelArtsHook().stop_job(result["job_id"], result.get("version_id"))
+
+
 @pytest.mark.parametrize("state, stops", [("restarting", False), ("failed", True), ("success", True)])
 def test_worker_on_kill_stops_the_job_only_when_the_task_ended(emu, api, monkeypatch, state, stops):
     name = unique("onkill")
