@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import logging
 import time
 import weakref
@@ -317,12 +318,18 @@ class ModelArtsClient:
             return done.value
 
 
-#: One pooled httpx.AsyncClient per event loop and transport settings: a triggerer watching a thousand jobs
+#: Pooled httpx.AsyncClients per event loop and transport settings: a triggerer watching thousands of jobs
 #: keeps a few connections open instead of building a client (and its TLS context) per poll.
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: Concurrent requests per event loop. Waiting requests queue on a semaphore: httpcore's pool rescans every
-#: queued request on each wake-up, which made 1,000 simultaneous polls quadratic (benchmarks/, triggerer scale).
-ASYNC_MAX_CONNECTIONS = 32
+#: Concurrent requests per event loop: ``ASYNC_POOLS`` clients of ``ASYNC_POOL_CONNECTIONS`` connections each,
+#: taken in turn. Waiting requests queue on each pool's semaphore: httpcore's pool rescans every queued request
+#: on each wake-up (1,000 simultaneous polls were quadratic), and every connection of its pool for expiry on each
+#: request and response — with one pool of 32, ~45 socket checks per request were most of a poll's CPU. Eight
+#: pools of 4 keep the same 32 connections: a poll costs 0.87 ms of CPU instead of 1.68 (2.0 instead of 3.5 with
+#: a log page; docs/benchmarks.md, benchmark 8).
+ASYNC_POOLS = 8
+ASYNC_POOL_CONNECTIONS = 4
+ASYNC_MAX_CONNECTIONS = ASYNC_POOLS * ASYNC_POOL_CONNECTIONS
 
 
 def _async_http_client(config: ConnectionConfig) -> tuple[Any, asyncio.Semaphore]:
@@ -332,12 +339,13 @@ def _async_http_client(config: ConnectionConfig) -> tuple[Any, asyncio.Semaphore
     per_loop = _async_clients.setdefault(loop, {})
     key = (str(config.verify), config.connect_timeout, config.read_timeout)
     entry = per_loop.get(key)
-    if entry is None or entry[0].is_closed:
+    if entry is None or any(client.is_closed for client, _ in entry[0]):
         timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-        limits = httpx.Limits(max_connections=ASYNC_MAX_CONNECTIONS, max_keepalive_connections=ASYNC_MAX_CONNECTIONS)
-        entry = per_loop[key] = (httpx.AsyncClient(timeout=timeout, verify=config.verify, follow_redirects=False,
-                                                   limits=limits), asyncio.Semaphore(ASYNC_MAX_CONNECTIONS))
-    return entry
+        limits = httpx.Limits(max_connections=ASYNC_POOL_CONNECTIONS, max_keepalive_connections=ASYNC_POOL_CONNECTIONS)
+        pools = [(httpx.AsyncClient(timeout=timeout, verify=config.verify, follow_redirects=False, limits=limits),
+                  asyncio.Semaphore(ASYNC_POOL_CONNECTIONS)) for _ in range(ASYNC_POOLS)]
+        entry = per_loop[key] = (pools, itertools.cycle(pools))
+    return next(entry[1])
 
 
 def _classify_transport_error(exc: Exception) -> tuple[bool, bool]:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -142,7 +144,7 @@ def stack(request, tmp_path_factory):
         env.update({
             "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__PARALLELISM": "12", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
             "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version=api_version),
@@ -163,11 +165,61 @@ def stack(request, tmp_path_factory):
         airflow.wait_for("the api-server", lambda: airflow.api("GET", "/monitor/health"), 90)
         airflow.wait_for("the DAGs to be parsed", lambda: {d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]}
                          >= set(DAG_IDS), 120)
+        # this process's own hook calls (checking remote job states) use the stack's emulator; set once, not per
+        # call: scenarios run in threads
+        os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=api_version)
         yield airflow, emu
     finally:
+        os.environ.pop("AIRFLOW_CONN_MODELARTS_DEFAULT", None)
         if airflow is not None:
             airflow.stop()
         emu.stop()
+
+
+#: The scenarios that share a stack run at once, ``WORKERS`` at a time, each in a thread (most of their time is
+#: waiting for Airflow and for jobs); each has a test that reports its outcome. The tests that must be alone run
+#: after all of them (fixture ``alone``): restarting the triggerer, counting bad signatures, searching every log.
+WORKERS = 4
+SCENARIOS: dict[str, Callable[[Scenarios], None]] = {}
+
+
+def scenario(name: str) -> Callable:
+    def register(fn: Callable) -> Callable:
+        SCENARIOS[name] = fn
+        return fn
+    return register
+
+
+class Scenarios:
+    def __init__(self, airflow: Airflow, emu: ModelArtsEmulator) -> None:
+        self.airflow, self.emu = airflow, emu
+        self.quickstart_run: str | None = None  # the example scenario's quickstart run (OpenLineage reads it)
+        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="e2e-scenario")
+        # the OpenLineage scenario waits for the example scenario: it goes last, not to hold a worker early
+        order = sorted(SCENARIOS, key=lambda name: name == "openlineage")
+        self.futures = {name: self.pool.submit(SCENARIOS[name], self) for name in order}
+
+    def result(self, name: str) -> None:
+        """The scenario's outcome: returns when it passed, raises its assertion error when it failed."""
+        self.futures[name].result()
+
+    def settle(self) -> None:
+        wait(self.futures.values())
+
+
+@pytest.fixture(scope="module")
+def scenarios(stack):
+    runner = Scenarios(*stack)
+    yield runner
+    runner.settle()
+    runner.pool.shutdown()
+
+
+@pytest.fixture
+def alone(scenarios):
+    """The stack once every concurrent scenario has ended."""
+    scenarios.settle()
+    return scenarios.airflow, scenarios.emu
 
 
 def _wait_run(airflow: Airflow, dag_id: str, run_id: str, timeout: float = 180) -> str:
@@ -181,8 +233,9 @@ def test_example_dags_have_no_import_errors(stack):
     assert errors["total_entries"] == 0, errors
 
 
-def test_example_dags_run_through_scheduler_and_triggerer(stack):
-    airflow, emu = stack
+@scenario("examples")
+def _examples(s: Scenarios) -> None:
+    airflow = s.airflow
     runs = {dag_id: airflow.trigger(dag_id) for dag_id in ("modelarts_quickstart", "modelarts_retry",
                                                            "modelarts_seed_examples")}
     # watch the deferrable sensor: it must sit in "deferred" (no worker slot) while the job trains
@@ -197,7 +250,7 @@ def test_example_dags_run_through_scheduler_and_triggerer(stack):
     for dag_id, run_id in runs.items():
         assert _wait_run(airflow, dag_id, run_id) == "success", (dag_id, airflow.task_logs(dag_id, run_id, "train"))
 
-    quick = runs["modelarts_quickstart"]
+    quick = s.quickstart_run = runs["modelarts_quickstart"]
     # the job trains ~10 s after ~10 s in the queue: the sensor starts while it runs, even on a loaded machine
     assert "deferred" in sensor_states and "success" in sensor_states, (
         sensor_states, airflow.task_logs("modelarts_quickstart", quick, "wait_for_training"))
@@ -272,12 +325,13 @@ def test_the_connection_form_in_the_airflow_ui_shows_every_field_with_its_help(s
     assert not missing, missing
 
 
-def test_openlineage_events_name_the_obs_datasets_and_the_job(stack):
+@scenario("openlineage")
+def _openlineage(s: Scenarios) -> None:
     """The events the OpenLineage provider emitted for the quickstart's train and sensor tasks (file transport)."""
-    airflow, _ = stack
+    airflow = s.airflow
     events_file = airflow.home / "openlineage.jsonl"
-    run_id = airflow.trigger("modelarts_quickstart")
-    assert _wait_run(airflow, "modelarts_quickstart", run_id) == "success"
+    s.result("examples")  # the example scenario's quickstart run, not another one beside it
+    run_id = s.quickstart_run
     job_id = airflow.xcom("modelarts_quickstart", run_id, "train", "job_id")
 
     def complete(job_name: str) -> dict | None:
@@ -301,8 +355,9 @@ def test_openlineage_events_name_the_obs_datasets_and_the_job(stack):
     assert waited["run"]["facets"]["modelarts_training_run"]["outcome"] == "success"
 
 
-def test_a_trained_model_asset_schedules_the_consumer_dag_with_the_job_in_its_event(stack):
-    airflow, emu = stack
+@scenario("asset")
+def _asset(s: Scenarios) -> None:
+    airflow = s.airflow
     airflow.api("PATCH", "/dags/modelarts_on_new_model", {"is_paused": False})
     run_id = airflow.trigger("modelarts_train_model")
     assert _wait_run(airflow, "modelarts_train_model", run_id) == "success", \
@@ -318,8 +373,9 @@ def test_a_trained_model_asset_schedules_the_consumer_dag_with_the_job_in_its_ev
     assert used["rows"] == 4 and "accuracy" in used  # the metrics the job wrote, read back through ObsHook
 
 
-def test_killing_a_running_training_task_stops_the_job(stack):
-    airflow, emu = stack
+@scenario("kill")
+def _kill(s: Scenarios) -> None:
+    airflow = s.airflow
     run_id = airflow.trigger("e2e_kill")
     airflow.wait_for("the training to run", lambda: airflow.ti("e2e_kill", run_id, "train")["state"] == "running"
                      and "still training" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values()), 120,
@@ -329,19 +385,16 @@ def test_killing_a_running_training_task_stops_the_job(stack):
     airflow.api("PATCH", f"/dags/e2e_kill/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
     stopped = "JOBSTAT_KILLED" if airflow.api_version == "v1" else "Terminated"
-    try:
-        hook = ModelArtsHook()
-        airflow.wait_for("the remote job to be stopped",
-                         lambda: hook.get_job(job_id, version_id).state.name == stopped, 60)
-    finally:
-        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
+    hook = ModelArtsHook()
+    airflow.wait_for("the remote job to be stopped", lambda: hook.get_job(job_id, version_id).state.name == stopped,
+                     60)
     assert "Asked ModelArts to stop" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values())
 
 
-def test_reschedule_mode_sensor_prints_each_line_once(stack):
-    airflow, _ = stack
+@scenario("reschedule")
+def _reschedule(s: Scenarios) -> None:
+    airflow = s.airflow
     run_id = airflow.trigger("e2e_reschedule")
     assert _wait_run(airflow, "e2e_reschedule", run_id, timeout=120) == "success"
     text = "".join(airflow.task_logs("e2e_reschedule", run_id, "wait").values())
@@ -349,18 +402,6 @@ def test_reschedule_mode_sensor_prints_each_line_once(stack):
     assert sorted(seen) == [f"{i:02d}" for i in range(40)], seen
     pokes = text.count("Filling up the DagBag")  # one per task process: the sensor was rescheduled between pokes
     assert pokes >= 2, text[-2000:]
-
-
-def test_no_secret_in_airflow_logs(stack):
-    airflow, emu = stack
-    secrets = [emu.credentials.sk, emu.credentials.password]
-    leaks = []
-    for path in airflow.home.joinpath("logs").rglob("*"):
-        if path.is_file():
-            text = path.read_text(errors="replace")
-            leaks += [(str(path), s[:4] + "…") for s in secrets if s in text]
-    assert list(airflow.home.joinpath("logs").rglob("*.log")), "no logs were written"
-    assert leaks == []
 
 
 # ---------------------------------------------------------------------------------------------- re-runs (#11)
@@ -384,11 +425,7 @@ def _clear(airflow: Airflow, dag_id: str, run_id: str, task_id: str) -> None:
 def _remote_state(airflow: Airflow, emu, job_id, version_id=None) -> str:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
-    try:
-        return ModelArtsHook().get_job(job_id, version_id).state.name
-    finally:
-        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
+    return ModelArtsHook().get_job(job_id, version_id).state.name
 
 
 def _ids(airflow: Airflow, dag_id: str, run_id: str) -> tuple:
@@ -407,9 +444,18 @@ COMPLETED = {"v1": "JOBSTAT_COMPLETED", "v2": "Completed"}
 STOPPED = {"v1": "JOBSTAT_KILLED", "v2": "Terminated"}
 
 
-@pytest.mark.parametrize("dag_id, state", [("e2e_rerun_operator", "deferred"), ("e2e_rerun_sync", "running")])
-def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(stack, dag_id, state):
-    airflow, emu = stack
+@scenario("clear_deferred_operator")
+def _clear_deferred_operator(s: Scenarios) -> None:
+    _clear_operator(s, "e2e_rerun_operator", "deferred")
+
+
+@scenario("clear_sync_operator")
+def _clear_sync_operator(s: Scenarios) -> None:
+    _clear_operator(s, "e2e_rerun_sync", "running")
+
+
+def _clear_operator(s: Scenarios, dag_id: str, state: str) -> None:
+    airflow, emu = s.airflow, s.emu
     run_id = airflow.trigger(dag_id)
     _deferred_with_job(airflow, dag_id, run_id, "train", state=state)
     ids = _ids(airflow, dag_id, run_id)
@@ -431,8 +477,9 @@ def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(stack, d
     assert "keeps running" in "".join(logs.values())  # the old try's on_kill (worker or trigger) spared it
 
 
-def test_clearing_a_deferred_sensor_keeps_the_job_and_its_rerun_sees_it_complete(stack):
-    airflow, emu = stack
+@scenario("clear_sensor")
+def _clear_sensor(s: Scenarios) -> None:
+    airflow, emu = s.airflow, s.emu
     run_id = airflow.trigger("e2e_rerun_sensor")
     _deferred_with_job(airflow, "e2e_rerun_sensor", run_id, "wait")
     ids = _ids(airflow, "e2e_rerun_sensor", run_id)
@@ -445,8 +492,9 @@ def test_clearing_a_deferred_sensor_keeps_the_job_and_its_rerun_sees_it_complete
     assert _remote_state(airflow, emu, *ids) == COMPLETED[airflow.api_version]
 
 
-def test_marking_a_deferred_operator_failed_stops_its_job(stack):
-    airflow, emu = stack
+@scenario("mark_failed")
+def _mark_failed(s: Scenarios) -> None:
+    airflow, emu = s.airflow, s.emu
     run_id = airflow.trigger("e2e_rerun_operator")
     _deferred_with_job(airflow, "e2e_rerun_operator", run_id, "train")
     ids = _ids(airflow, "e2e_rerun_operator", run_id)
@@ -456,8 +504,62 @@ def test_marking_a_deferred_operator_failed_stops_its_job(stack):
                      task=("e2e_rerun_operator", run_id, "train"))
 
 
-def test_triggerer_restart_prints_every_training_line_once(stack):
-    airflow, _ = stack
+@scenario("failures")
+def _failures(s: Scenarios) -> None:
+    airflow = s.airflow
+    failing = airflow.trigger("e2e_sensor_failure")
+    config = airflow.trigger("e2e_config_error")
+    assert _wait_run(airflow, "e2e_sensor_failure", failing) == "failed"
+    sensor_log = "".join(airflow.task_logs("e2e_sensor_failure", failing, "wait").values())
+    assert "To retrain, clear the task that created the job" in sensor_log
+    assert "wait=True, deferrable=True" in sensor_log
+    assert _wait_run(airflow, "e2e_config_error", config) == "failed"
+    ti = airflow.ti("e2e_config_error", config, "train")
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), ti  # retries=3, none used
+    text = "".join(airflow.task_logs("e2e_config_error", config, "train").values())
+    assert "train_instance_count: expected an integer >= 1, got 0" in text
+
+
+# ---------------------------------------------------------------------- the tests that report the scenarios
+def test_example_dags_run_through_scheduler_and_triggerer(scenarios):
+    scenarios.result("examples")
+
+
+def test_openlineage_events_name_the_obs_datasets_and_the_job(scenarios):
+    scenarios.result("openlineage")
+
+
+def test_a_trained_model_asset_schedules_the_consumer_dag_with_the_job_in_its_event(scenarios):
+    scenarios.result("asset")
+
+
+def test_killing_a_running_training_task_stops_the_job(scenarios):
+    scenarios.result("kill")
+
+
+def test_reschedule_mode_sensor_prints_each_line_once(scenarios):
+    scenarios.result("reschedule")
+
+
+def test_clearing_a_deferred_sensor_keeps_the_job_and_its_rerun_sees_it_complete(scenarios):
+    scenarios.result("clear_sensor")
+
+
+def test_marking_a_deferred_operator_failed_stops_its_job(scenarios):
+    scenarios.result("mark_failed")
+
+
+def test_failed_training_and_config_errors_say_what_to_do(scenarios):
+    scenarios.result("failures")
+
+
+@pytest.mark.parametrize("name", ["clear_deferred_operator", "clear_sync_operator"])
+def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(scenarios, name):
+    scenarios.result(name)
+
+
+def test_triggerer_restart_prints_every_training_line_once(alone):
+    airflow, _ = alone
     run_id = airflow.trigger("e2e_triggerer_restart")
     _deferred_with_job(airflow, "e2e_triggerer_restart", run_id, "train", lines=8)
     airflow.stop_component("triggerer")
@@ -472,23 +574,8 @@ def test_triggerer_restart_prints_every_training_line_once(stack):
         {k: v for k, v in counts.items() if v != 1} or sorted(counts)
 
 
-def test_failed_training_and_config_errors_say_what_to_do(stack):
-    airflow, _ = stack
-    failing = airflow.trigger("e2e_sensor_failure")
-    config = airflow.trigger("e2e_config_error")
-    assert _wait_run(airflow, "e2e_sensor_failure", failing) == "failed"
-    sensor_log = "".join(airflow.task_logs("e2e_sensor_failure", failing, "wait").values())
-    assert "To retrain, clear the task that created the job" in sensor_log
-    assert "wait=True, deferrable=True" in sensor_log
-    assert _wait_run(airflow, "e2e_config_error", config) == "failed"
-    ti = airflow.ti("e2e_config_error", config, "train")
-    assert (ti["state"], ti["try_number"]) == ("failed", 1), ti  # retries=3, none used
-    text = "".join(airflow.task_logs("e2e_config_error", config, "train").values())
-    assert "train_instance_count: expected an integer >= 1, got 0" in text
-
-
-def test_eight_tasks_with_a_wrong_sk_and_retries_leave_the_ak_unlocked(stack):
-    airflow, emu = stack
+def test_eight_tasks_with_a_wrong_sk_and_retries_leave_the_ak_unlocked(alone):
+    airflow, emu = alone
     emu.reset_stats()
     run_id = airflow.trigger("e2e_wrong_sk")
     assert _wait_run(airflow, "e2e_wrong_sk", run_id) == "failed"
@@ -500,8 +587,16 @@ def test_eight_tasks_with_a_wrong_sk_and_retries_leave_the_ak_unlocked(stack):
     assert emu.stats()["requests"].get("v2_get_job", 0) <= 3  # bad signatures that reached the service
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=airflow.api_version)
-    try:  # the right key still works: the AK is not locked
-        assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 1
-    finally:
-        del os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"]
+    assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 1  # the right key still works: the AK is not locked
+
+
+def test_no_secret_in_airflow_logs(alone):
+    airflow, emu = alone
+    secrets = [emu.credentials.sk, emu.credentials.password]
+    leaks = []
+    for path in airflow.home.joinpath("logs").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            leaks += [(str(path), s[:4] + "…") for s in secrets if s in text]
+    assert list(airflow.home.joinpath("logs").rglob("*.log")), "no logs were written"
+    assert leaks == []
