@@ -13,8 +13,13 @@ request in a worker, of one save interval in a killed triggerer) can print a lin
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import logging
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from airflow_provider_modelarts.task_state import TaskIdentity
@@ -98,21 +103,78 @@ class CursorStore:
         except Exception as err:
             self._warn("delete", err)
         self._saved = None
+        _KEYS.discard(self.key)
 
     # ------------------------------------------------------------------ async (the triggerer)
-    # ``thread_sensitive=False``: asgiref's default runs every such call of the whole triggerer on one shared
-    # thread, so one slow Variable write would hold up every other trigger's save and a trigger's ``on_kill``
+    # Variables are sync calls: each waits in a thread until the triggerer's supervisor, between rounds of its own
+    # trigger bookkeeping, answers it. Threads of our own (``THREADS``) so that many wait at once — with the loop's
+    # default executor (6 threads on 2 cores) one supervisor round answered 6 calls, and 10,000 starting triggers
+    # took half an hour to read their cursors (benchmark 8) — and so that no call shares asgiref's single
+    # thread-sensitive thread with every other trigger's.
     async def aload(self) -> dict[str, Any] | None:
-        from asgiref.sync import sync_to_async
-
-        return await sync_to_async(self.load, thread_sensitive=False)()
+        saved = await _KEYS.get()
+        if saved is not None and self.key not in saved:
+            return None  # nothing saved for this task instance: no call at all
+        return await _in_thread(self.load)
 
     async def asave(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
-        from asgiref.sync import sync_to_async
-
         value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
         if not self._failed and _fingerprint(value) != self._saved:
-            await sync_to_async(self.save, thread_sensitive=False)(cursor, last_status, outage_since)
+            await _in_thread(self.save, cursor, last_status, outage_since)
+            if self._saved is not None:
+                _KEYS.add(self.key)
+
+
+#: threads for the triggerer's Variable calls (they wait, they do not compute)
+THREADS = 32
+_executor: ThreadPoolExecutor | None = None
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(THREADS, thread_name_prefix="modelarts-cursor")
+    return await asyncio.get_running_loop().run_in_executor(_executor, functools.partial(fn, *args))
+
+
+class _KnownKeys:
+    """The keys of saved cursors, listed once for all triggers of a process (Airflow 3's ``Variable.keys``) and
+    kept ``TTL`` seconds: a starting trigger whose key is not among them reads nothing. A key this process saves
+    joins the set at once; one saved by another triggerer within the last ``TTL`` seconds can be missed — then
+    lines printed before it are printed again, none is lost."""
+
+    TTL = 30.0
+
+    def __init__(self) -> None:
+        self.keys: set[str] | None = None
+        self.listed_at = 0.0
+        self._locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def add(self, key: str) -> None:
+        if self.keys is not None:
+            self.keys.add(key)
+
+    def discard(self, key: str) -> None:
+        if self.keys is not None:
+            self.keys.discard(key)
+
+    async def get(self) -> set[str] | None:
+        listing = getattr(variables(), "keys", None)
+        if listing is None:  # Airflow 2: no listing; each trigger reads its own
+            return None
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with lock:  # the triggers that start together share one listing
+            if self.keys is None or time.monotonic() - self.listed_at > self.TTL:
+                try:
+                    self.keys = set(await _in_thread(lambda: list(listing(prefix=PREFIX))))
+                except Exception as err:  # no listing: each trigger reads its own
+                    log.debug("Could not list saved log cursors (%s)", err)
+                    return None
+                self.listed_at = time.monotonic()
+            return self.keys
+
+
+_KEYS = _KnownKeys()
 
 
 def _not_found(err: Exception) -> bool:

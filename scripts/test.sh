@@ -14,6 +14,13 @@ if ! command -v chromedriver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>
   { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; } ||
     echo "!! could not install chromium: the browser tests will fail and say so"
 fi
+# the e2e tier's metadata DB is a throwaway PostgreSQL server (tests/pg_server.py): Debian's postgresql
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian's postgresql (the e2e tier's metadata DB)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql >/dev/null; } ||
+    echo "!! could not install postgresql: the e2e tests will fail and say so"
+fi
 echo "== ruff (Airflow ${AIRFLOW_VERSION})"
 "$VENV/bin/ruff" check .
 echo "== pytest (Airflow ${AIRFLOW_VERSION})"

@@ -90,6 +90,10 @@ class MemoryVariables:
     def delete(cls, key):
         cls.values.pop(key, None)
 
+    @classmethod
+    def keys(cls, prefix=None):
+        return [key for key in cls.values if key.startswith(prefix or "")]
+
 
 @pytest.fixture(autouse=True)
 def memory_variables(monkeypatch):
@@ -98,6 +102,7 @@ def memory_variables(monkeypatch):
 
     MemoryVariables.values = {}
     monkeypatch.setattr(cursor_store, "variables", lambda: MemoryVariables)
+    monkeypatch.setattr(cursor_store, "_KEYS", cursor_store._KnownKeys())  # no listing left from another test
     return MemoryVariables
 
 

@@ -1,8 +1,10 @@
 """End to end through real Airflow components: api-server, scheduler, dag-processor, triggerer (LocalExecutor,
-SQLite) and the emulator, all started here on loopback and stopped by PID, pass or fail."""
+PostgreSQL) and the emulator, all started here on loopback and stopped by PID, pass or fail. The scenarios that
+share a stack run at once, as a busy deployment's DAGs do."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
+import pg_server
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
@@ -27,6 +30,8 @@ pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+#: the connection this process checks the emulator with (the components have their own)
+CHECK_CONN = "e2e_emulator"
 DAG_IDS = ("modelarts_quickstart", "modelarts_retry", "modelarts_seed_examples", "modelarts_train_model",
            "modelarts_on_new_model", "e2e_kill", "e2e_reschedule",
            "e2e_rerun_operator", "e2e_rerun_sync", "e2e_rerun_sensor", "e2e_wrong_sk", "e2e_triggerer_restart", "e2e_sensor_failure", "e2e_config_error")
@@ -138,12 +143,19 @@ def stack(request, tmp_path_factory):
     # sensor can start several seconds after its job was submitted, and it must still find the job running
     emu = ModelArtsEmulator(root=home / "emulator", step_delay=5.0, kill_grace=2.0).start()
     airflow = None
+    database = contextlib.ExitStack()
     try:
+        if not pg_server.available():
+            pytest.fail("the e2e stack's metadata DB is PostgreSQL: Debian's postgresql and the test extra's psycopg2 "
+                        "+ asyncpg are needed (scripts/test.sh installs them)")
+        # PostgreSQL, as in production: the scenarios run DAGs at once, and SQLite answers "database is locked"
+        sql_url, _ = database.enter_context(pg_server.server())
         emu.add_dataset("demo-dataset", "v1", "/modelarts-demo/seed/dataset/v1/")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env.update({
             "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_url,
             "AIRFLOW__CORE__PARALLELISM": "12", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "300",
@@ -165,15 +177,16 @@ def stack(request, tmp_path_factory):
         airflow.wait_for("the api-server", lambda: airflow.api("GET", "/monitor/health"), 90)
         airflow.wait_for("the DAGs to be parsed", lambda: {d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]}
                          >= set(DAG_IDS), 120)
-        # this process's own hook calls (checking remote job states) use the stack's emulator; set once, not per
-        # call: scenarios run in threads
-        os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = emu.conn_json(api_version=api_version)
+        # this process's own hook calls (checking remote job states) use the stack's emulator through a connection
+        # of their own, set once: scenarios run in threads, beside tests whose fixtures reset modelarts_default
+        os.environ[f"AIRFLOW_CONN_{CHECK_CONN.upper()}"] = emu.conn_json(api_version=api_version)
         yield airflow, emu
     finally:
-        os.environ.pop("AIRFLOW_CONN_MODELARTS_DEFAULT", None)
+        os.environ.pop(f"AIRFLOW_CONN_{CHECK_CONN.upper()}", None)
         if airflow is not None:
             airflow.stop()
         emu.stop()
+        database.close()
 
 
 #: The scenarios that share a stack run at once, ``WORKERS`` at a time, each in a thread (most of their time is
@@ -386,7 +399,7 @@ def _kill(s: Scenarios) -> None:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
     stopped = "JOBSTAT_KILLED" if airflow.api_version == "v1" else "Terminated"
-    hook = ModelArtsHook()
+    hook = ModelArtsHook(modelarts_conn_id=CHECK_CONN)
     airflow.wait_for("the remote job to be stopped", lambda: hook.get_job(job_id, version_id).state.name == stopped,
                      60)
     assert "Asked ModelArts to stop" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values())
@@ -425,7 +438,7 @@ def _clear(airflow: Airflow, dag_id: str, run_id: str, task_id: str) -> None:
 def _remote_state(airflow: Airflow, emu, job_id, version_id=None) -> str:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    return ModelArtsHook().get_job(job_id, version_id).state.name
+    return ModelArtsHook(modelarts_conn_id=CHECK_CONN).get_job(job_id, version_id).state.name
 
 
 def _ids(airflow: Airflow, dag_id: str, run_id: str) -> tuple:
@@ -587,7 +600,7 @@ def test_eight_tasks_with_a_wrong_sk_and_retries_leave_the_ak_unlocked(alone):
     assert emu.stats()["requests"].get("v2_get_job", 0) <= 3  # bad signatures that reached the service
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    assert ModelArtsHook().list_training_jobs(per_page=1)[0] >= 1  # the right key still works: the AK is not locked
+    assert ModelArtsHook(modelarts_conn_id=CHECK_CONN).list_training_jobs(per_page=1)[0] >= 1  # the right key still works: the AK is not locked
 
 
 def test_no_secret_in_airflow_logs(alone):

@@ -1,8 +1,7 @@
-"""A throwaway PostgreSQL server on loopback for benchmark 8's metadata DB — production triggerers run on
-PostgreSQL or MySQL, never SQLite. Debian's server binaries (``apt-get install postgresql``); started with its
-own data directory under a temporary folder, stopped by PID.
-
-Nothing here is used by the provider or its tests."""
+"""A throwaway PostgreSQL server on loopback for Airflow's metadata DB — the e2e tier's stacks and benchmark 8
+(production schedulers and triggerers run on PostgreSQL or MySQL; SQLite locks up under concurrent DAG runs).
+Debian's server binaries (``apt-get install postgresql``, which scripts/test.sh does when they are missing);
+started with its own data directory under a temporary folder, stopped by PID."""
 
 from __future__ import annotations
 
@@ -32,7 +31,7 @@ def binaries() -> Path | None:
 
 
 def available() -> bool:
-    """A server can be started here and Airflow can talk to it (psycopg2 and asyncpg, from the ``benchmark`` extra)."""
+    """A server can be started here and Airflow can talk to it (psycopg2 and asyncpg, from the ``test`` extra)."""
     try:
         import asyncpg  # noqa: F401
         import psycopg2  # noqa: F401
