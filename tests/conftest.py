@@ -21,6 +21,7 @@ for _name in [n for n in os.environ if n.startswith(("AIRFLOW_CONN_", "HUAWEICLO
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
+from helpers import MemoryVariables  # noqa: E402
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator  # noqa: E402
 from airflow_provider_modelarts.hooks import lockout  # noqa: E402
@@ -66,33 +67,6 @@ def _fresh_process_caches(monkeypatch, tmp_path):
     yield
     clear_caches()
     lockout.clear_process_cache()
-
-
-class MemoryVariables:
-    """Airflow Variables for in-process tests (no task runtime to reach): what the cursor store writes."""
-
-    values: dict[str, object] = {}
-
-    @classmethod
-    def get(cls, key, default=None, deserialize_json=False, **_):
-        import json
-
-        value = cls.values.get(key, default)
-        return json.loads(value) if deserialize_json and isinstance(value, str) else value
-
-    @classmethod
-    def set(cls, key, value, serialize_json=False, **_):
-        import json
-
-        cls.values[key] = json.dumps(value) if serialize_json else value
-
-    @classmethod
-    def delete(cls, key):
-        cls.values.pop(key, None)
-
-    @classmethod
-    def keys(cls, prefix=None):
-        return [key for key in cls.values if key.startswith(prefix or "")]
 
 
 @pytest.fixture(autouse=True)

@@ -65,3 +65,30 @@ def wait_terminal(hook, version: JobVersion, timeout: float = 30.0) -> JobVersio
             return version
         time.sleep(0.05)
     raise AssertionError(f"{version} did not finish within {timeout}s")
+
+
+class MemoryVariables:
+    """Airflow Variables for in-process tests (no task runtime to reach): what the cursor store writes."""
+
+    values: dict[str, object] = {}
+
+    @classmethod
+    def get(cls, key, default=None, deserialize_json=False, **_):
+        import json
+
+        value = cls.values.get(key, default)
+        return json.loads(value) if deserialize_json and isinstance(value, str) else value
+
+    @classmethod
+    def set(cls, key, value, serialize_json=False, **_):
+        import json
+
+        cls.values[key] = json.dumps(value) if serialize_json else value
+
+    @classmethod
+    def delete(cls, key):
+        cls.values.pop(key, None)
+
+    @classmethod
+    def keys(cls, prefix=None):
+        return [key for key in cls.values if key.startswith(prefix or "")]

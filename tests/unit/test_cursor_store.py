@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import MemoryVariables
+from helpers import MemoryVariables
 
 from airflow_provider_modelarts import cursor_store
 from airflow_provider_modelarts.cursor_store import CursorStore
