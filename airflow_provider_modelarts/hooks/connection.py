@@ -6,10 +6,13 @@ connection id and the field. Secrets are kept out of ``repr`` and out of every m
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import re
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,3 +257,50 @@ def _parse_extra(extra: str | dict | None, fail: Any) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise fail("extra", f"expected a JSON object, got {type(parsed).__name__}")
     return parsed
+
+
+#: seconds a connection fetched for async use serves the async hooks that start after it in the same process
+ASYNC_CONFIG_TTL = 30.0
+
+
+class SharedConfigs:
+    """Connection configs fetched by async hooks, shared by the hooks of one process for ``ttl`` seconds.
+
+    Thousands of triggers start together in one triggerer, each with a hook for the same connection; every
+    connection fetch and secret mask is a round trip through the triggerer's supervisor. One fetch per
+    connection id is in flight at a time and serves every hook waiting for it; a failed fetch is not kept. A
+    connection edited in Airflow reaches the triggers that start ``ttl`` seconds later at the latest (running
+    triggers keep the client they started with, as before).
+    """
+
+    def __init__(self, ttl: float = ASYNC_CONFIG_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._configs: dict[str, tuple[float, ConnectionConfig]] = {}
+        self._fetching: dict[str, asyncio.Task] = {}
+
+    async def get(self, conn_id: str, fetch: Callable[[], Awaitable[ConnectionConfig]]) -> ConnectionConfig:
+        kept = self._configs.get(conn_id)
+        if kept is not None and self.clock() - kept[0] < self.ttl:
+            return kept[1]
+        loop = asyncio.get_running_loop()
+        task = self._fetching.get(conn_id)
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(self._fetch(conn_id, fetch))
+            self._fetching[conn_id] = task
+        return await asyncio.shield(task)  # a cancelled waiter leaves the fetch to the others
+
+    async def _fetch(self, conn_id: str, fetch: Callable[[], Awaitable[ConnectionConfig]]) -> ConnectionConfig:
+        try:
+            config = await fetch()
+            self._configs[conn_id] = (self.clock(), config)
+            return config
+        finally:
+            self._fetching.pop(conn_id, None)
+
+    def clear(self) -> None:
+        self._configs.clear()
+        self._fetching.clear()
+
+
+ASYNC_CONFIGS = SharedConfigs()

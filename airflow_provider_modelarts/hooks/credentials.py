@@ -19,7 +19,13 @@ from typing import Any
 
 from airflow_provider_modelarts import signer
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAuthError, ModelArtsConfigError
-from airflow_provider_modelarts.hooks.connection import AUTH_AKSK, AUTH_ENV, AUTH_PASSWORD, ConnectionConfig
+from airflow_provider_modelarts.hooks.connection import (
+    ASYNC_CONFIGS,
+    AUTH_AKSK,
+    AUTH_ENV,
+    AUTH_PASSWORD,
+    ConnectionConfig,
+)
 from airflow_provider_modelarts.hooks.http import ApiRequest, RawResponse
 
 Steps = Generator[ApiRequest, RawResponse, None]
@@ -42,15 +48,21 @@ _cache_lock = threading.Lock()
 _CACHE: dict[tuple, Any] = {}
 
 
+#: fingerprints of the secrets this process has registered with the masker
+_MASKED: set[str] = set()
+
+
 def mask(*values: str | None) -> None:
-    """Register secrets with Airflow's secrets masker (no-op outside Airflow)."""
+    """Register secrets with Airflow's secrets masker, once per process (no-op outside Airflow): in a task or a
+    trigger each registration is a round trip to the supervisor, and thousands of triggers share one."""
     try:
         from airflow.providers.common.compat.sdk import mask_secret
     except ImportError:  # pragma: no cover - very old compat
         return
     for value in values:
-        if value:
+        if value and (key := fingerprint(value)) not in _MASKED:
             mask_secret(value)
+            _MASKED.add(key)
 
 
 def fingerprint(*parts: str | None) -> str:
@@ -354,6 +366,9 @@ def cache_project_id(key: tuple, project_id: str) -> None:
 
 
 def clear_caches() -> None:
-    """Forget every cached token, temporary key and project id (tests, key rotation)."""
+    """Forget every cached token, temporary key, project id, shared connection config and registered secret
+    (tests, key rotation)."""
     with _cache_lock:
         _CACHE.clear()
+    _MASKED.clear()
+    ASYNC_CONFIGS.clear()

@@ -20,7 +20,7 @@ from airflow_provider_modelarts.catalogue import (
 from airflow_provider_modelarts.hooks import api_v1 as api
 from airflow_provider_modelarts.hooks import api_v2
 from airflow_provider_modelarts.hooks.client import ModelArtsClient
-from airflow_provider_modelarts.hooks.connection import ConnectionConfig
+from airflow_provider_modelarts.hooks.connection import ASYNC_CONFIGS, ConnectionConfig
 from airflow_provider_modelarts.hooks.credentials import mask
 from airflow_provider_modelarts.models import ByteLogChunk, JobSummary, JobV2, JobVersion, LogChunk
 
@@ -82,13 +82,16 @@ class ModelArtsHook(BaseHook):
         return ModelArtsClient(self.config)
 
     async def aclient(self) -> ModelArtsClient:
-        """The client for async use; the connection is fetched the Airflow-3-safe way (triggerer)."""
+        """The client for async use; the connection is fetched the Airflow-3-safe way (triggerer), and shared by
+        the async hooks of this process for a short while (:class:`~.connection.SharedConfigs`)."""
         if self._aclient is None:
-            from airflow.providers.common.compat.connection import get_async_connection
-
-            conn = await get_async_connection(self.modelarts_conn_id, hook=self)
-            self._aclient = ModelArtsClient(self._config_from(conn))
+            self._aclient = ModelArtsClient(await ASYNC_CONFIGS.get(self.modelarts_conn_id, self._afetch_config))
         return self._aclient
+
+    async def _afetch_config(self) -> ConnectionConfig:
+        from airflow.providers.common.compat.connection import get_async_connection
+
+        return self._config_from(await get_async_connection(self.modelarts_conn_id, hook=self))
 
     def run(self, operation: api.Operation[T]) -> T:
         return operation.parse(self.client.call(operation.request).json())
