@@ -148,8 +148,10 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
     log_path = home / "triggerer.out"
     started = time.time()
     with log_path.open("wb") as log:
-        triggerer = subprocess.Popen([AIRFLOW, "triggerer", "--capacity", str(n + 10)], env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        # no log server: it would take port 8794 from a triggerer that runs beside the benchmark (the test suite)
+        triggerer = subprocess.Popen([AIRFLOW, "triggerer", "--capacity", str(n + 10), "--skip-serve-logs"], env=env,
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
     peak_rss, cpu, supervisor = 0.0, 0.0, 0.0
     warm: tuple[float, float, float] | None = None
     engine = sqlalchemy.create_engine(url)

@@ -19,7 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 #: the connection's api_version; the DAG is the same for both (MODELARTS_API_VERSION=v1 ./scripts/demo.sh)
 API_VERSION = os.environ.get("MODELARTS_API_VERSION", "v2")
-DEMO = REPO / ".demo"
+#: where the metadata DB, the emulator's state and the Airflow output go (the tests give each run its own)
+DEMO = Path(os.environ.get("MODELARTS_DEMO_DIR") or REPO / ".demo")
 
 
 @contextlib.contextmanager

@@ -23,5 +23,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >
 fi
 echo "== ruff (Airflow ${AIRFLOW_VERSION})"
 "$VENV/bin/ruff" check .
-echo "== pytest (Airflow ${AIRFLOW_VERSION})"
-"$VENV/bin/python" -m pytest "$@"
+# pytest-xdist: PYTEST_WORKERS workers (3: most tests wait on an emulator or an Airflow stack, not on a core); a
+# module's tests stay on one worker (--dist loadfile), so each e2e stack (one module per API version) starts once.
+# PYTEST_WORKERS=0, or -n in the arguments: as given.
+WORKERS="${PYTEST_WORKERS:-3}"
+PARALLEL=()
+if [ "$WORKERS" != "0" ] && [[ " $* " != *" -n "* ]]; then
+  PARALLEL=(-n "$WORKERS" --dist loadfile)
+fi
+echo "== pytest (Airflow ${AIRFLOW_VERSION}${PARALLEL:+, $WORKERS workers})"
+"$VENV/bin/python" -m pytest "${PARALLEL[@]}" "$@"

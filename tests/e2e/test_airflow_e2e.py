@@ -130,10 +130,16 @@ class Airflow:
         return {p.name: p.read_text(errors="replace") for p in sorted(folder.glob("*"))} if folder.exists() else {}
 
 
-@pytest.fixture(scope="module", params=["v2", "v1"])
+#: this module's API version; ``test_airflow_e2e_v1.py`` runs the same tests on a v1 stack. One module per version:
+#: pytest-xdist (``--dist loadfile``) runs a module's tests on one worker, so the two stacks start once each, at once
+API_VERSION = "v2"
+
+
+@pytest.fixture(scope="module")
 def stack(request, tmp_path_factory):
-    """The whole stack, once per API version: the example DAGs are the same, only the connection differs."""
-    api_version = request.param
+    """The whole stack for the module's ``API_VERSION``: the example DAGs are the same, only the connection
+    differs."""
+    api_version = request.module.API_VERSION
     home = tmp_path_factory.mktemp("airflow-e2e")
     dags = home / "dags"
     shutil.copytree(REPO / "example_dags", dags)
@@ -171,6 +177,10 @@ def stack(request, tmp_path_factory):
         (emu.obs_root / "modelarts-demo").mkdir(parents=True, exist_ok=True)  # the e2e DAGs' bucket
         port = _free_port()
         env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+        # the log servers of the scheduler's workers and of the triggerer: ports of their own, so that two stacks
+        # (pytest-xdist) or a benchmark's triggerer can run beside this one
+        env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(_free_port())
+        env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(_free_port())
         airflow = Airflow(home, env, port)
         airflow.api_version = api_version
         airflow.start()

@@ -16,9 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs target Airflow 3")
 @pytest.mark.parametrize("api_version", ["v2", "v1"])
-def test_quickstart_demo_runs_on_either_api_version(api_version):
+def test_quickstart_demo_runs_on_either_api_version(api_version, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["MODELARTS_API_VERSION"] = api_version
+    env["MODELARTS_DEMO_DIR"] = str(tmp_path)  # the two API versions may run at once (pytest-xdist)
     proc = subprocess.run([sys.executable, "scripts/demo_run.py"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

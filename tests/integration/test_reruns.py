@@ -5,6 +5,7 @@ triggerer are in tests/e2e."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 
 import pytest
@@ -67,23 +68,31 @@ def test_a_retry_after_the_worker_died_continues_the_log_where_it_stopped(emu, a
 def test_a_restarted_trigger_prints_no_line_twice(emu, api, lines):  # noqa: F811
     name = unique("trigrestart")
     ti = TaskInstanceStub()
-    result = framework_op(emu, name, TICKS.format(n=40, delay=0.05)).execute(ctx(ti))  # wait=False
+    result = framework_op(emu, name, TICKS.format(n=40, delay=0.1)).execute(ctx(ti))  # wait=False
     kwargs = {"job_id": result["job_id"], "version_id": result.get("version_id"), "poll_interval": 0.2}
 
-    async def run_for(seconds: float | None) -> dict | None:
+    async def run() -> dict | None:
         trigger = TrainingJobTrigger(**kwargs)
         trigger.task_instance = ti  # what the triggerer sets
-        try:
-            async with asyncio.timeout(seconds):
-                async for event in trigger.run():
-                    return event.payload
-        except TimeoutError:  # the triggerer stopped: the trigger task is cancelled mid-wait
-            return None
+        async for event in trigger.run():
+            return event.payload
+        return None
 
-    assert asyncio.run(run_for(1.0)) is None
+    async def run_until_lines() -> None:
+        """The triggerer stops once the first lines are printed: the trigger task is cancelled mid-wait (not
+        after a fixed time: on a loaded machine the job may not have started by then)."""
+        task = asyncio.ensure_future(run())
+        while not ticks(lines()):
+            assert not task.done(), task.result()
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run_until_lines())
     first = ticks(lines())
     assert first and len(first) < 40, first
-    event = asyncio.run(run_for(None))  # a new triggerer starts the same trigger from its kwargs
+    event = asyncio.run(run())  # a new triggerer starts the same trigger from its kwargs
     assert event["status"] == "success"
     counts = ticks(lines())
     assert counts == {f"tick-{i:03d}": 1 for i in range(40)}, {k: v for k, v in counts.items() if v != 1}
