@@ -420,9 +420,24 @@ def _reschedule(s: Scenarios) -> None:
     airflow = s.airflow
     run_id = airflow.trigger("e2e_reschedule")
     assert _wait_run(airflow, "e2e_reschedule", run_id, timeout=120) == "success"
-    text = "".join(airflow.task_logs("e2e_reschedule", run_id, "wait").values())
-    seen = re.findall(r"reschedule-line-(\d\d)", text)
-    assert sorted(seen) == [f"{i:02d}" for i in range(40)], seen
+    attempts = airflow.task_logs("e2e_reschedule", run_id, "wait")
+    text = "".join(attempts.values())
+    expected = [f"{i:02d}" for i in range(40)]
+    # Airflow 3.3 + LocalExecutor under load can overrule a poke with the previous poke's late "finished" event
+    # (see the DAG): a retry continues from the saved cursor, so no line repeats — unless the overruled poke was
+    # the last one, which saw the job end, printed the last lines and removed the cursor before Airflow refused
+    # its success ("Failed to report terminal task state"): then the retry prints the log again, in its own
+    # attempt (a known gap: the note of #14). Each attempt prints each line at most once.
+    seen: list[str] = []
+    overruled_at_the_end = False
+    for name, log in sorted(attempts.items()):
+        lines = re.findall(r"reschedule-line-(\d\d)", log)
+        assert len(lines) == len(set(lines)), (name, lines)
+        if overruled_at_the_end:
+            seen = []
+        seen += lines
+        overruled_at_the_end = sorted(seen) == expected and "Failed to report terminal task state" in log
+    assert sorted(seen) == expected, (list(attempts), seen)
     pokes = text.count("Filling up the DagBag")  # one per task process: the sensor was rescheduled between pokes
     assert pokes >= 2, text[-2000:]
 
