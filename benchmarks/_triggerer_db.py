@@ -3,7 +3,7 @@ the serialized ``bench_triggerer`` DAG's mapped ``watch`` task, each with a ``Tr
 Airflow's ``TaskInstance.defer_task`` leaves in the metadata DB when a deferrable sensor defers.
 
 argv: a JSON file ``{"jobs": [{"job_id", "version_id"}], "poll": seconds, "print_log": bool}``; prints the
-run id."""
+run id. A job ``{"noisy": {…}}`` gets a ``benchmarks._noisy_trigger.NoisyTrigger`` with those kwargs instead."""
 
 from __future__ import annotations
 
@@ -39,9 +39,14 @@ def main(path: str) -> None:
         session.add(run)
         session.flush()
         for index, job in enumerate(spec["jobs"]):
-            trigger = Trigger.from_object(TrainingJobTrigger(
-                job_id=job["job_id"], version_id=job["version_id"], poll_interval=spec["poll"],
-                print_log=spec["print_log"], stop_on_kill=False))
+            if "noisy" in job:  # benchmarks/triggerer_deadlock.py: a trigger with no provider code in it
+                from benchmarks._noisy_trigger import NoisyTrigger
+
+                trigger = Trigger.from_object(NoisyTrigger(**job["noisy"]))
+            else:
+                trigger = Trigger.from_object(TrainingJobTrigger(
+                    job_id=job["job_id"], version_id=job["version_id"], poll_interval=spec["poll"],
+                    print_log=spec["print_log"], stop_on_kill=False))
             session.add(trigger)
             session.flush()
             ti = TaskInstance(task=task, dag_version_id=version.id, run_id=run_id, map_index=index)
