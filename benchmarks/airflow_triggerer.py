@@ -87,6 +87,46 @@ cursor_store.CursorStore.asave = _skip
 """
 
 
+def airflow_home(prefix: str, n: int, db_url: str | None, connection: str,
+                 sitecustomize: str | None = None) -> tuple[Path, dict[str, str]]:
+    """A round's own AIRFLOW_HOME with the ``bench_triggerer`` DAG, its metadata DB migrated (``db_url``, or SQLite
+    in the home) and the DAG serialized; returns it and the environment every Airflow process of the round gets."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    (home / "dags").mkdir()
+    (home / "dags" / "bench_triggerer.py").write_text(DAG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+                "AIRFLOW__TRIGGERER__CAPACITY": str(n + 10), "PYTHONPATH": str(REPO),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url or f"sqlite:///{home / 'airflow.db'}",
+                "AIRFLOW_CONN_MODELARTS_DEFAULT": connection, "MODELARTS_LOCKOUT_DIR": str(home / "lockout")})
+    if sitecustomize is not None:
+        (home / "patch").mkdir()
+        (home / "patch" / "sitecustomize.py").write_text(sitecustomize)
+        env["PYTHONPATH"] = f"{home / 'patch'}:{REPO}"
+    for args in (["db", "migrate"], ["dags", "reserialize"]):
+        subprocess.run([AIRFLOW, *args], env=env, check=True, capture_output=True, timeout=600)
+    return home, env
+
+
+def defer_all(home: Path, env: dict[str, str], jobs: list[dict], poll: float, print_log: bool) -> str:
+    """One DAG run whose mapped task instances are deferred, a trigger each (``benchmarks/_triggerer_db.py``);
+    returns the run id."""
+    spec = home / "jobs.json"
+    spec.write_text(json.dumps({"jobs": jobs, "poll": poll, "print_log": print_log}))
+    return subprocess.run([sys.executable, "-m", "benchmarks._triggerer_db", str(spec)], env=env, check=True,
+                          capture_output=True, text=True, timeout=900, cwd=REPO).stdout.strip().splitlines()[-1]
+
+
+def start_triggerer(env: dict[str, str], n: int, log_path: Path) -> subprocess.Popen:
+    """``airflow triggerer`` for N triggers, its output in ``log_path``. No log server: it would take port 8794
+    from a triggerer that runs beside the benchmark (the test suite)."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen([AIRFLOW, "triggerer", "--capacity", str(n + 10), "--skip-serve-logs"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
 def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool,
            store: bool = True, postgres: bool = False) -> list[Row]:
     if postgres:
@@ -104,23 +144,9 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    home = Path(tempfile.mkdtemp(prefix="bench-triggerer-"))
-    (home / "dags").mkdir()
-    (home / "dags" / "bench_triggerer.py").write_text(DAG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-                "AIRFLOW__TRIGGERER__CAPACITY": str(n + 10), "PYTHONPATH": str(REPO),
-                "AIRFLOW_CONN_MODELARTS_DEFAULT": emu.conn_json("aksk", api_version="v1"),
-                "MODELARTS_LOCKOUT_DIR": str(home / "lockout")})
-    url = db[0] if db else f"sqlite:///{home / 'airflow.db'}"
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = url
-    if not store:
-        (home / "patch").mkdir()
-        (home / "patch" / "sitecustomize.py").write_text(NO_STORE)
-        env["PYTHONPATH"] = f"{home / 'patch'}:{REPO}"
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=600)
+    home, env = airflow_home("bench-triggerer-", n, db[0] if db else None,
+                             emu.conn_json("aksk", api_version="v1"), sitecustomize=None if store else NO_STORE)
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
     from helpers import put
 
@@ -137,21 +163,14 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
                           {"label": "emulator_virtual_lines", "value": str(max(1, int(seconds // 10)))}]}}
         version = hook.create_training_job(body)
         jobs.append({"job_id": version.job_id, "version_id": version.version_id})
-    spec = home / "jobs.json"
-    spec.write_text(json.dumps({"jobs": jobs, "poll": poll, "print_log": print_log}))
-    run_id = subprocess.run([sys.executable, "-m", "benchmarks._triggerer_db", str(spec)], env=env, check=True,
-                            capture_output=True, text=True, timeout=900, cwd=REPO).stdout.strip().splitlines()[-1]
+    run_id = defer_all(home, env, jobs, poll, print_log)
 
     emu.reset_stats()
     emu_cpu_before, _ = _tree_usage(emu.pid)
     db_cpu_before = _tree_usage(db[1])[0] if db else 0.0
     log_path = home / "triggerer.out"
     started = time.time()
-    with log_path.open("wb") as log:
-        # no log server: it would take port 8794 from a triggerer that runs beside the benchmark (the test suite)
-        triggerer = subprocess.Popen([AIRFLOW, "triggerer", "--capacity", str(n + 10), "--skip-serve-logs"], env=env,
-                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+    triggerer = start_triggerer(env, n, log_path)
     peak_rss, cpu, supervisor = 0.0, 0.0, 0.0
     warm: tuple[float, float, float] | None = None
     engine = sqlalchemy.create_engine(url)

@@ -20,13 +20,12 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-from benchmarks.airflow_triggerer import AIRFLOW, DAG
+from benchmarks.airflow_triggerer import airflow_home, defer_all, start_triggerer
 from benchmarks.common import REPO
 
 STALL = 60.0
@@ -36,27 +35,14 @@ def main(n: int = 10_000, interval: float = 10.0, lines: int = 1) -> int:
     sys.path.insert(0, str(REPO / "tests"))
     import pg_server
 
-    home = Path(tempfile.mkdtemp(prefix="bench-deadlock-"))
-    (home / "dags").mkdir()
-    (home / "dags" / "bench_triggerer.py").write_text(DAG)
     rng = random.Random(n)
     jobs = [{"noisy": {"seconds": rng.uniform(150, 300), "interval": interval, "lines": lines}} for _ in range(n)]
-    (home / "jobs.json").write_text(json.dumps({"jobs": jobs, "poll": interval, "print_log": True}))
     with pg_server.server() as (url, _):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
-                    "AIRFLOW__TRIGGERER__CAPACITY": str(n + 10), "PYTHONPATH": str(REPO),
-                    "AIRFLOW_CONN_MODELARTS_DEFAULT": json.dumps({"conn_type": "modelarts", "login": "AK",
-                                                                  "password": "SK", "extra": {"region": "r1"}})})
-        for args in (["db", "migrate"], ["dags", "reserialize"]):
-            subprocess.run([AIRFLOW, *args], env=env, check=True, capture_output=True, timeout=600)
-        subprocess.run([sys.executable, "-m", "benchmarks._triggerer_db", str(home / "jobs.json")], env=env,
-                       check=True, capture_output=True, timeout=900, cwd=REPO)
+        connection = json.dumps({"conn_type": "modelarts", "login": "AK", "password": "SK", "extra": {"region": "r1"}})
+        home, env = airflow_home("bench-deadlock-", n, url, connection)
+        defer_all(home, env, jobs, interval, print_log=True)
         log_path = home / "triggerer.out"
-        with log_path.open("wb") as log:
-            triggerer = subprocess.Popen([AIRFLOW, "triggerer", "--skip-serve-logs"], env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        triggerer = start_triggerer(env, n, log_path)
         started = time.time()
         verdict = "no stall"
         try:

@@ -25,10 +25,10 @@ echo "== ruff (Airflow ${AIRFLOW_VERSION})"
 "$VENV/bin/ruff" check .
 # pytest-xdist: PYTEST_WORKERS workers (3: most tests wait on an emulator or an Airflow stack, not on a core); a
 # module's tests stay on one worker (--dist loadfile), so each e2e stack (one module per API version) starts once.
-# PYTEST_WORKERS=0, or -n in the arguments: as given.
+# PYTEST_WORKERS=0, or -n / --numprocesses in the arguments: as given.
 WORKERS="${PYTEST_WORKERS:-3}"
 PARALLEL=()
-if [ "$WORKERS" != "0" ] && [[ " $* " != *" -n "* ]]; then
+if [ "$WORKERS" != "0" ] && [[ " $* " != *" -n"* && " $* " != *" --numprocesses"* ]]; then
   PARALLEL=(-n "$WORKERS" --dist loadfile)
 fi
 echo "== pytest (Airflow ${AIRFLOW_VERSION}${PARALLEL:+, $WORKERS workers})"

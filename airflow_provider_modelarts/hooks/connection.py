@@ -296,7 +296,8 @@ class SharedConfigs:
             self._configs[conn_id] = (self.clock(), config)
             return config
         finally:
-            self._fetching.pop(conn_id, None)
+            if self._fetching.get(conn_id) is asyncio.current_task():  # not a fetch another event loop started since
+                del self._fetching[conn_id]
 
     def clear(self) -> None:
         self._configs.clear()
