@@ -8,9 +8,13 @@ DAG (a mapped deferrable ``TrainingJobSensor``), serialized by ``airflow dags re
 ``TrainingJobTrigger`` row — what ``defer()`` leaves behind. No scheduler runs: a fired trigger leaves its task
 instance ``scheduled``, which is what is counted.
 
-Reported per N and poll interval: detection latency (the triggerer's "Trigger fired event" log time − the job's
-end, ``start_time + duration`` from the API), triggerer CPU seconds per watch-hour (supervisor + runner, from
-/proc), peak RSS, Airflow's "async thread was blocked" warnings, requests per watch per poll, emulator CPU apart.
+Reported per N and poll interval: detection latency (when Airflow wrote the event to the metadata DB — the task
+instance's ``updated_at`` as it leaves ``deferred`` — minus the job's end, ``start_time + duration`` from the
+API; beside it the trigger's own event line in its trigger log, of which Airflow loses some under load),
+triggerer CPU seconds per watch-hour (supervisor + runner, from /proc), peak RSS, Airflow's "async thread was
+blocked" warnings, requests per watch per poll, emulator CPU apart. With the ``baseline`` flag a second round of
+the same shape runs ``benchmarks._noisy_trigger.NoisyTrigger(lines=0)`` — it wakes as often as a watch polls and
+does nothing else — and its figures, Airflow's own share, are shown beside ours.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import REPO, Row, percentile, quiet_logging
 
@@ -127,28 +133,42 @@ def start_triggerer(env: dict[str, str], n: int, log_path: Path) -> subprocess.P
                                 start_new_session=True)
 
 
+@dataclass
+class Measured:
+    """One round's figures (``_measure``)."""
+
+    n: int
+    label: str
+    events: int  #: task instances that left ``deferred`` (Airflow recorded their event in the metadata DB)
+    latencies: list[float]  #: Airflow's ``updated_at`` of each such task instance − the job's end
+    yielded: list[float]  #: the trigger-log time of the trigger's own event line − the job's end
+    cpu: float
+    wall: float
+    steady: float  #: % of a core after warm-up, supervisor + runner
+    steady_supervisor: float
+    watch_hours: float
+    peak_rss: float
+    blocked: int
+    per_poll: float  #: emulator requests per watch per poll interval
+    emu_cpu: float
+    db_cpu: float
+
+
 def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool,
-           store: bool = True, postgres: bool = False) -> list[Row]:
+           store: bool = True, postgres: bool = False, quiet: bool = False) -> Measured:
     if postgres:
         import pg_server as _postgres
 
         with _postgres.server() as (url, pid):
-            return _measure(emu, n, poll, durations, print_log, store, db=(url, pid))
-    return _measure(emu, n, poll, durations, print_log, store, db=None)
+            return _measure(emu, n, poll, durations, print_log, store, db=(url, pid), quiet=quiet)
+    return _measure(emu, n, poll, durations, print_log, store, db=None, quiet=quiet)
 
 
-def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool, store: bool,
-             db: tuple[str, int] | None) -> list[Row]:
-    """One round; ``db``: a PostgreSQL server's URL and PID, or None for SQLite in the round's AIRFLOW_HOME."""
-    import sqlalchemy
+def _emulator_jobs(emu, n: int, poll: float, durations: tuple[float, float]) -> list[dict]:
+    """N virtual emulator jobs of random duration (seeded by N): ``{"job_id", "version_id"}`` each."""
+    from helpers import put
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
-    home, env = airflow_home("bench-triggerer-", n, db[0] if db else None,
-                             emu.conn_json("aksk", api_version="v1"), sitecustomize=None if store else NO_STORE)
-    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-
-    from helpers import put
 
     put(emu, "/bench/trig/data/a.txt", "a")
     hook = ModelArtsHook()
@@ -163,6 +183,27 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
                           {"label": "emulator_virtual_lines", "value": str(max(1, int(seconds // 10)))}]}}
         version = hook.create_training_job(body)
         jobs.append({"job_id": version.job_id, "version_id": version.version_id})
+    return jobs
+
+
+def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool, store: bool,
+             db: tuple[str, int] | None, quiet: bool = False) -> Measured:
+    """One round; ``db``: a PostgreSQL server's URL and PID, or None for SQLite in the round's AIRFLOW_HOME;
+    ``quiet``: the baseline — ``NoisyTrigger(lines=0, interval=poll)`` waking as often as ours polls, until the
+    same random ends, instead of ``TrainingJobTrigger`` watches."""
+    import sqlalchemy
+
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+    home, env = airflow_home("bench-triggerer-", n, db[0] if db else None,
+                             emu.conn_json("aksk", api_version="v1"), sitecustomize=None if store else NO_STORE)
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if quiet:
+        rng, created = random.Random(n), time.time()
+        ends = [created + rng.uniform(*durations) for _ in range(n)]
+        jobs = [{"noisy": {"until": end, "interval": poll, "lines": 0}} for end in ends]
+    else:
+        jobs = _emulator_jobs(emu, n, poll, durations)
     run_id = defer_all(home, env, jobs, poll, print_log)
 
     emu.reset_stats()
@@ -174,8 +215,8 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
     peak_rss, cpu, supervisor = 0.0, 0.0, 0.0
     warm: tuple[float, float, float] | None = None
     engine = sqlalchemy.create_engine(url)
-    query = sqlalchemy.text("SELECT count(*) FROM task_instance WHERE dag_id='bench_triggerer' AND run_id=:run "
-                            "AND state='deferred'")
+    where = "dag_id='bench_triggerer' AND run_id=:run"
+    deferred = sqlalchemy.text(f"SELECT count(*) FROM task_instance WHERE {where} AND state='deferred'")
     deadline = started + durations[1] + 600
     try:
         while time.time() < deadline:
@@ -185,13 +226,19 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
             if warm is None and time.time() - started >= WARM_UP:
                 warm = (time.time(), cpu, supervisor)
             with engine.connect() as conn:
-                left = conn.execute(query, {"run": run_id}).scalar()
+                left = conn.execute(deferred, {"run": run_id}).scalar()
             if left == 0:
                 break
             time.sleep(1.0)
         wall = time.time() - started
         emu_cpu = _tree_usage(emu.pid)[0] - emu_cpu_before
         db_cpu = _tree_usage(db[1])[0] - db_cpu_before if db else 0.0
+        # when Airflow recorded each event: the supervisor's write of the task instance (no scheduler runs, so
+        # nothing else touches it after the deferral)
+        with engine.connect() as conn:
+            recorded = {index: _epoch(at) for index, at in conn.execute(sqlalchemy.text(
+                f"SELECT map_index, updated_at FROM task_instance WHERE {where} AND state <> 'deferred'"),
+                {"run": run_id})}
     finally:
         os.killpg(triggerer.pid, 15)
         try:
@@ -200,61 +247,93 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
             os.killpg(triggerer.pid, 9)
         engine.dispose()
 
-    text = log_path.read_text(errors="replace")
-    fired: dict[int, float] = {}
-    yielded: dict[int, float] = {}
     from datetime import datetime
 
+    # the trigger's own event line (ours, or Airflow's "Trigger fired event" for the baseline), as kept in the
+    # trigger logs: under load Airflow loses some of these lines, so this row counts fewer
+    own_event = re.compile(FIRED_EVENT) if quiet else YIELDED
+    yielded: dict[int, float] = {}
     for path in (home / "logs" / "dag_id=bench_triggerer").rglob("*.trigger.*"):
         index = int(re.search(r"map_index=(\d+)", str(path))[1])
         for line in path.read_text(errors="replace").splitlines():
-            if FIRED_EVENT in line or YIELDED.search(line):
-                entry = json.loads(line)
-                at = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
-                (fired if FIRED_EVENT in line else yielded)[index] = at
-    latencies, provider_latencies, watch_seconds = [], [], 0.0
-    for index, job in enumerate(jobs):
-        detail = hook.get_job_version(job["job_id"], job["version_id"]).raw
-        ended = (detail["start_time"] + detail["duration"]) / 1000
-        watch_seconds += max(0.0, ended - started)
-        if index in fired:
-            latencies.append(fired[index] - ended)
-        if index in yielded:
-            provider_latencies.append(yielded[index] - ended)
+            if own_event.search(line):
+                stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
+                yielded[index] = datetime.fromisoformat(stamp).timestamp()
+    if quiet:
+        ended = [job["noisy"]["until"] for job in jobs]
+    else:
+        hook = ModelArtsHook()
+        ended = []
+        for job in jobs:
+            detail = hook.get_job_version(job["job_id"], job["version_id"]).raw
+            ended.append((detail["start_time"] + detail["duration"]) / 1000)
+    watch_seconds = sum(max(0.0, end - started) for end in ended)
     stats = emu.stats()["requests"]
     calls = sum(stats.get(name, 0) for name in ("get_version", "log_files", "aom_log"))
     polls = n * max(1.0, watch_seconds / max(n, 1) / poll)  # polls of an average watch, all watches
-    blocked = text.count(BLOCKED)
     end = time.time() if warm is None else min(time.time(), started + wall)
     span = max(end - warm[0], 1e-9) if warm else max(wall, 1e-9)
-    steady = 100 * (cpu - warm[1]) / span if warm else 100 * cpu / span
-    steady_supervisor = 100 * (supervisor - warm[2]) / span if warm else 100 * supervisor / span
     label = (f"N={n:,} (poll {poll:g} s, jobs {durations[0]:g}–{durations[1]:g} s"
              f"{', print_log' if print_log else ''}{'' if store else ', no saved cursor'}"
              f", {'PostgreSQL' if db else 'SQLite'})")
+    return Measured(
+        n=n, label=label, events=len(recorded),
+        latencies=[at - ended[index] for index, at in recorded.items()],
+        yielded=[at - ended[index] for index, at in yielded.items()],
+        cpu=cpu, wall=wall,
+        steady=100 * (cpu - warm[1]) / span if warm else 100 * cpu / span,
+        steady_supervisor=100 * (supervisor - warm[2]) / span if warm else 100 * supervisor / span,
+        watch_hours=watch_seconds / 3600, peak_rss=peak_rss, blocked=log_path.read_text(errors="replace").count(
+            BLOCKED), per_poll=calls / max(polls, 1), emu_cpu=emu_cpu, db_cpu=db_cpu)
+
+
+def _epoch(value: Any) -> float:
+    """A UTC timestamp column's value: a datetime (PostgreSQL) or its text (SQLite, naive UTC)."""
+    from datetime import datetime, timezone
+
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _latency(values: list[float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in (percentile(values, 50), percentile(values, 95),
+                                           max(values or [float("nan")])))
+
+
+def _rows(ours: Measured, poll: float, base: Measured | None) -> list[Row]:
+    """Ours, with the baseline's figure beside each when the round had one."""
+    label, n = ours.label, ours.n
     p95_goal = poll + 2  # #14: 7 s at 5 s polls, 32 s at 30 s
-    p50, p95 = (percentile(latencies, 50), percentile(latencies, 95)) if latencies else (float("nan"),) * 2
+
+    def beside(text: str) -> str:
+        return f"Airflow alone (baseline): {text}" if base else ""
+
+    p95 = percentile(ours.latencies, 95)
     return [
-        Row("8. Airflow triggerer", f"{label}: events / watches", f"{len(fired)}/{n}", "", "all", len(fired) == n),
-        Row("8. Airflow triggerer", f"{label}: detection latency p50 / p95 / max (s)",
-            f"{p50:.1f} / {p95:.1f} / {max(latencies or [float('nan')]):.1f}", "", f"p95 ≤ {p95_goal:g} s",
-            bool(latencies) and p95 <= p95_goal),
-        Row("8. Airflow triggerer", f"{label}: trigger yielded its event (provider side): count; p50 / p95 / max (s)",
-            f"{len(yielded)}; " + " / ".join(f"{v:.1f}" for v in (
-                percentile(provider_latencies, 50), percentile(provider_latencies, 95),
-                max(provider_latencies or [float("nan")]))),
-            "the row above: Airflow recorded the event", f"p95 ≤ {p95_goal:g} s",
-            len(yielded) == n and percentile(provider_latencies, 95) <= p95_goal),
+        Row("8. Airflow triggerer", f"{label}: events recorded / watches", f"{ours.events}/{n}",
+            beside(f"{base.events}/{base.n}") if base else "", "all", ours.events == n),
+        Row("8. Airflow triggerer", f"{label}: detection latency p50 / p95 / max (s)", _latency(ours.latencies),
+            beside(_latency(base.latencies)) if base else "", f"p95 ≤ {p95_goal:g} s",
+            bool(ours.latencies) and p95 <= p95_goal),
+        Row("8. Airflow triggerer", f"{label}: the trigger's event line in its log: count; p50 / p95 / max (s)",
+            f"{len(ours.yielded)}; {_latency(ours.yielded)}",
+            beside(f"{len(base.yielded)}; {_latency(base.yielded)}") if base
+            else "the row above: Airflow wrote the event to the metadata DB", "", None),
         Row("8. Airflow triggerer", f"{label}: triggerer CPU (s per watch-hour; % of a core after warm-up)",
-            f"{cpu / max(watch_seconds / 3600, 1e-9):.2f}; {steady:.0f} %",
-            f"{cpu:.0f} s over {wall:.0f} s, warm-up included; supervisor {steady_supervisor:.0f} % + runner "
-            f"{steady - steady_supervisor:.0f} %", "≤ 25 % of a core", steady <= 25),
-        Row("8. Airflow triggerer", f"{label}: triggerer peak RSS (MB, supervisor + runner)", peak_rss, "", "", None),
-        Row("8. Airflow triggerer", f"{label}: Airflow's blocked-event-loop warnings", blocked, "", "0",
-            blocked == 0),
-        Row("8. Airflow triggerer", f"{label}: requests per watch per poll (status + log)",
-            calls / max(polls, 1), f"emulator CPU {emu_cpu:.0f} s apart"
-            + (f"; PostgreSQL CPU {db_cpu:.0f} s apart" if db else ""), "", None),
+            f"{ours.cpu / max(ours.watch_hours, 1e-9):.2f}; {ours.steady:.0f} %",
+            (beside(f"{base.cpu / max(base.watch_hours, 1e-9):.2f}; {base.steady:.0f} % (supervisor "
+                    f"{base.steady_supervisor:.0f} %); ") if base else "")
+            + f"{ours.cpu:.0f} s over {ours.wall:.0f} s, warm-up included; supervisor "
+            f"{ours.steady_supervisor:.0f} % + runner {ours.steady - ours.steady_supervisor:.0f} %",
+            "≤ 25 % of a core", ours.steady <= 25),
+        Row("8. Airflow triggerer", f"{label}: triggerer peak RSS (MB, supervisor + runner)", ours.peak_rss,
+            beside(f"{base.peak_rss:.0f}") if base else "", "", None),
+        Row("8. Airflow triggerer", f"{label}: Airflow's blocked-event-loop warnings", ours.blocked,
+            beside(str(base.blocked)) if base else "", "0", ours.blocked == 0),
+        Row("8. Airflow triggerer", f"{label}: requests per watch per poll (status + log)", ours.per_poll,
+            f"emulator CPU {ours.emu_cpu:.0f} s apart" + (f"; PostgreSQL CPU {ours.db_cpu:.0f} s apart"
+                                                         if ours.db_cpu else "")
+            + (f" (baseline: PostgreSQL CPU {base.db_cpu:.0f} s)" if base and base.db_cpu else ""), "", None),
     ]
 
 
@@ -263,23 +342,26 @@ def run(smoke: bool = False) -> list[Row]:
     from benchmarks.common import use_connection
 
     if smoke:
-        plan = [(20, 2.0, (6.0, 12.0), True, True, False)]
+        plan = [(20, 2.0, (6.0, 12.0), True, True, False, True)]
     else:
         # N:poll:min_s:max_s[:flag…] — nolog: print_log=False; nostore: tailing without the saved cursor;
-        # sqlite: the metadata DB in SQLite (default: PostgreSQL when its server and psycopg2 are installed)
+        # sqlite: the metadata DB in SQLite (default: PostgreSQL when its server and psycopg2 are installed);
+        # baseline: a second round of the same shape with NoisyTrigger(lines=0), Airflow's share, shown beside
         import pg_server as _postgres
 
         plan = []
         for item in os.environ.get("BENCH_TRIGGERER", "1000:5:60:120,1000:5:60:120:nolog").split(","):
             n, p, a, b, *flags = item.split(":")
             plan.append((int(n), float(p), (float(a), float(b)), "nolog" not in flags, "nostore" not in flags,
-                         "sqlite" not in flags and _postgres.available()))
+                         "sqlite" not in flags and _postgres.available(), "baseline" in flags))
     rows: list[Row] = []
     with ModelArtsEmulator(step_delay=0.5, virtual_jobs=True, max_running=max(n for n, *_ in plan) + 10) as emu, \
             quiet_logging():
         use_connection(emu)
-        for n, poll, durations, print_log, store, postgres in plan:
-            rows += _round(emu, n, poll, durations, print_log=print_log, store=store, postgres=postgres)
+        for n, poll, durations, print_log, store, postgres, baseline in plan:
+            ours = _round(emu, n, poll, durations, print_log=print_log, store=store, postgres=postgres)
+            base = _round(emu, n, poll, durations, False, postgres=postgres, quiet=True) if baseline else None
+            rows += _rows(ours, poll, base)
     return rows
 
 

@@ -115,12 +115,16 @@ class TrainingJobTrigger(BaseTrigger):
                 if self.deadline is not None:
                     delay = max(0.0, min(delay, self.deadline - time.time()))
                 await asyncio.sleep(delay)
-                delay = self.poll_interval
+                # poll_interval is from the start of one poll to the start of the next: a poll that took a while
+                # (a busy triggerer, a slow answer) does not push every later poll back by as much
+                polled_at = time.monotonic()
                 try:
                     version = await watcher.apoll()
                 except ModelArtsApiError as err:
                     outage.ride_out(err, watcher.ref)  # raises when it is no outage, or a too long one
                     continue
+                finally:
+                    delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
                 outage.over()
                 if version.state.is_terminal:
                     await watcher.atail()
