@@ -71,14 +71,14 @@ class TrainingJobTrigger(BaseTrigger):
              "deadline_reason": self.deadline_reason, "outage_window": self.outage_window},
         )
 
-    def _watcher(self) -> Any:
+    def _watcher(self, log: Any) -> Any:
         from airflow_provider_modelarts.cursor_store import CursorStore
         from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
         from airflow_provider_modelarts.watcher import JobWatcher, cursor_save_interval
 
         watcher = JobWatcher(ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id), self.job_id, self.version_id,
                              print_log=self.print_log, cursor=self.log_cursor, last_status=self.last_status,
-                             log=self.log)
+                             log=log)
         if self.print_log:
             watcher.store = CursorStore.for_task(getattr(self, "task_instance", None), watcher.ref)
             # thousands of triggers share one triggerer, and each save is a metadata-DB write through its
@@ -86,9 +86,12 @@ class TrainingJobTrigger(BaseTrigger):
             watcher.save_interval = cursor_save_interval()
         return watcher
 
-    def _event(self, status: str, watcher: Any, version: Any = None, message: str = "",
-               **extra: Any) -> TriggerEvent:
-        self.log.info("%s: %s%s", watcher.ref, status, f" ({message})" if message else "")
+    async def _event(self, log: Any, status: str, watcher: Any, version: Any = None, message: str = "",
+                     **extra: Any) -> TriggerEvent:
+        """The event, once every line the trigger logged is in its log (they come before Airflow's "Trigger fired
+        event")."""
+        log.info("%s: %s%s", watcher.ref, status, f" ({message})" if message else "")
+        await log.drain()
         return TriggerEvent({
             "status": status, "job_id": self.job_id, "version_id": self.version_id,
             "status_code": version.state.code if version else None,
@@ -98,11 +101,14 @@ class TrainingJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_modelarts.exceptions import ModelArtsApiError
+        from airflow_provider_modelarts.triggers.log_writer import OffLoopLog
         from airflow_provider_modelarts.waiting import Outage
         from airflow_provider_modelarts.watcher import outcome_message
 
-        watcher = self._watcher()
-        outage = Outage(self.outage_window, self.log)
+        # log lines are written by a thread: a log call never blocks the triggerer's event loop
+        log = OffLoopLog(self.log)
+        watcher = self._watcher(log)
+        outage = Outage(self.outage_window, log)
         # The deferring task polled just before handing over, so the first poll waits most of an interval —
         # spread at random so triggers deferred together do not poll in lock-step bursts. Detection latency
         # stays within one poll interval.
@@ -122,33 +128,42 @@ class TrainingJobTrigger(BaseTrigger):
                     version = await watcher.apoll()
                 except ModelArtsApiError as err:
                     outage.ride_out(err, watcher.ref)  # raises when it is no outage, or a too long one
+                    version = None
+                delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
+                # this poll's lines are written before the next poll: a trigger never runs ahead of its log
+                await log.drain()
+                if version is None:
                     continue
-                finally:
-                    delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
                 outage.over()
                 if version.state.is_terminal:
                     await watcher.atail()
-                    yield self._event(version.state.outcome.value, watcher, version, outcome_message(version))
+                    yield await self._event(log, version.state.outcome.value, watcher, version,
+                                            outcome_message(version))
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
-                    await self._flush(watcher)
-                    yield self._event("timeout", watcher, version, f"{self.deadline_reason} passed",
-                                      reason=self.deadline_reason)
+                    await self._flush(watcher, log)
+                    yield await self._event(log, "timeout", watcher, version, f"{self.deadline_reason} passed",
+                                            reason=self.deadline_reason)
                     return
         except asyncio.CancelledError:
-            await self._flush(watcher)
+            await self._flush(watcher, log)
             raise
         except Exception as err:
-            await self._flush(watcher)  # the task fails or retries: a retry that reattaches continues from here
-            yield self._event("error", watcher, message=f"{type(err).__name__}: {err}")
+            await self._flush(watcher, log)  # the task fails or retries: a retry that reattaches continues from here
+            yield await self._event(log, "error", watcher, message=f"{type(err).__name__}: {err}")
 
-    async def _flush(self, watcher: Any) -> None:
-        """Save the log cursor now (bounded: a cancelled trigger must not hang the triggerer's shutdown)."""
+    async def _flush(self, watcher: Any, log: Any) -> None:
+        """Save the log cursor and write the lines logged so far, now (bounded: a cancelled trigger must not hang
+        the triggerer's shutdown)."""
         try:
             await asyncio.wait_for(watcher.aflush(), FLUSH_TIMEOUT)
         except Exception as err:  # a cursor never fails the wait (TimeoutError included)
-            self.log.warning("Could not save the log cursor on the way out (%s): a restart may repeat lines",
-                             type(err).__name__)
+            log.warning("Could not save the log cursor on the way out (%s): a restart may repeat lines",
+                        type(err).__name__)
+        try:
+            await asyncio.wait_for(log.drain(), FLUSH_TIMEOUT)
+        except Exception:  # noqa: S110 - the lines are still written by the writer thread, just not awaited
+            pass
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user acted on the deferred task. Marked failed/success: stop the job. Cleared: leave

@@ -51,7 +51,7 @@ def _run(trigger: TrainingJobTrigger) -> list:
 def test_polls_start_one_interval_apart_however_long_a_poll_takes(monkeypatch: pytest.MonkeyPatch) -> None:
     watcher = SlowWatcher(last=4)
     trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=INTERVAL, print_log=False)
-    monkeypatch.setattr(trigger, "_watcher", lambda: watcher)
+    monkeypatch.setattr(trigger, "_watcher", lambda log: watcher)
 
     events = _run(trigger)
 
@@ -67,7 +67,7 @@ def test_the_first_poll_comes_in_the_second_half_of_an_interval(monkeypatch: pyt
     for _ in range(3):
         watcher = SlowWatcher(last=1)
         trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=INTERVAL, print_log=False)
-        monkeypatch.setattr(trigger, "_watcher", lambda watcher=watcher: watcher)
+        monkeypatch.setattr(trigger, "_watcher", lambda log, watcher=watcher: watcher)
         _run(trigger)
         firsts.append(watcher.starts[0] - watcher.started)
     assert all(INTERVAL / 2 - 0.02 <= first <= INTERVAL + 0.05 for first in firsts), firsts

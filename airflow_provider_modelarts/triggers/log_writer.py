@@ -1,0 +1,93 @@
+"""A trigger's log lines, written off the triggerer's event loop.
+
+In Airflow 3 a trigger's log record goes from the trigger runner to its supervisor over a socket. When the
+supervisor is busy (thousands of triggers: its own metadata-DB bookkeeping, the events it writes) that socket fills
+up, and a log call made on the event loop blocks the loop — every trigger of the triggerer stops until the
+supervisor reads again (benchmark 8: Airflow's "async thread was blocked" warnings as 10,000 watches end, and with
+log tailing a deadlock: the supervisor blocks sending to a runner whose loop is blocked writing a log line).
+
+:class:`OffLoopLog` hands each record to one writer thread per process, in order, with the caller's context
+variables (Airflow routes a record to the trigger's log file by them), as Airflow's own ``log.ainfo`` does with a
+thread of its executor. :meth:`OffLoopLog.drain` waits — without blocking the loop — until everything a trigger
+logged is written: before it yields its event (its last lines come before Airflow's "Trigger fired event") and
+after each poll that logged (a trigger never runs ahead of its log by more than one poll's lines).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_queue: queue.SimpleQueue | None = None
+_queue_lock = threading.Lock()
+
+
+def _write(records: queue.SimpleQueue) -> None:
+    while True:
+        context, call, args, kwargs = records.get()
+        try:
+            context.run(call, *args, **kwargs)
+        except Exception:  # noqa: S110 - a log line must never end the writer (nor can it be logged)
+            pass
+
+
+def _submit(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    global _queue
+    if _queue is None:
+        with _queue_lock:
+            if _queue is None:
+                records: queue.SimpleQueue = queue.SimpleQueue()
+                threading.Thread(target=_write, args=(records,), name="modelarts-trigger-log", daemon=True).start()
+                _queue = records
+    _queue.put((contextvars.copy_context(), call, args, kwargs))
+
+
+class OffLoopLog:
+    """A logger's ``debug`` / ``info`` / ``warning`` / ``error`` / ``exception``, written by a thread.
+
+    :param log: the trigger's logger (``BaseTrigger.log``).
+    """
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+        self._pending = False
+
+    def _put(self, level: str, msg: str, args: tuple, kwargs: dict[str, Any]) -> None:
+        self._pending = True
+        _submit(getattr(self._log, level), msg, *args, **kwargs)
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._put("debug", msg, args, kwargs)
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._put("info", msg, args, kwargs)
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._put("warning", msg, args, kwargs)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._put("error", msg, args, kwargs)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("exc_info", sys.exc_info())  # the writer thread has no current exception
+        self._put("error", msg, args, kwargs)
+
+    async def drain(self) -> None:
+        """Return once every line logged through this object so far is written (at once when there is none)."""
+        if not self._pending:
+            return
+        self._pending = False
+        loop = asyncio.get_running_loop()
+        written = loop.create_future()
+
+        def wake() -> None:
+            if not written.done():
+                written.set_result(None)
+
+        _submit(loop.call_soon_threadsafe, wake)
+        await written

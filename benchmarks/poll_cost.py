@@ -1,0 +1,87 @@
+"""9. Poll cost: the CPU one status poll costs the process that polls — the trigger runner's share per watch in
+benchmark 8 — measured in one process with N watchers polling at once (``JobWatcher.apoll``, the trigger's poll:
+sign, send over the shared httpx pools, parse), the emulator in its own process. Beside it, the same number of
+bare ``httpx.AsyncClient`` GETs of the same URL (no signing, no parsing, no retry bookkeeping): the floor any
+HTTP poll costs here. CPU is ``time.process_time()`` around whole rounds.
+
+    .venv-af3/bin/python -m benchmarks.poll_cost [--profile]    # --profile: where the CPU goes (cProfile)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from benchmarks.common import Row, isolate_airflow, quiet_logging, use_connection
+
+
+def _jobs(emu, hook, count: int) -> list:
+    from helpers import framework_job
+
+    versions = []
+    for index in range(count):  # long virtual jobs: running for the whole measurement
+        body = framework_job(emu, f"pollcost_{index}_{int(time.time())}", "print('unused')\n")
+        body["config"]["parameter"] += [{"label": "emulator_virtual_seconds", "value": "3600"},
+                                        {"label": "emulator_virtual_lines", "value": "1"}]
+        versions.append(hook.create_training_job(body))
+    return versions
+
+
+async def _rounds(calls: list, rounds: int) -> float:
+    """CPU seconds per call over ``rounds`` rounds of all ``calls`` at once (after one warm-up round)."""
+    await asyncio.gather(*(call() for call in calls))
+    before = time.process_time()
+    for _ in range(rounds):
+        await asyncio.gather(*(call() for call in calls))
+    return (time.process_time() - before) / (rounds * len(calls))
+
+
+def run(smoke: bool = False, profile: bool = False) -> list[Row]:
+    isolate_airflow()
+    import httpx
+
+    from airflow_provider_modelarts.emulator import ModelArtsEmulator
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+    from airflow_provider_modelarts.watcher import JobWatcher
+
+    watchers, rounds = (10, 3) if smoke else (200, 20)
+    with ModelArtsEmulator(step_delay=0.05, virtual_jobs=True, max_running=watchers + 10) as emu, quiet_logging():
+        use_connection(emu)
+        versions = _jobs(emu, ModelArtsHook(), watchers)
+        time.sleep(1.0)
+
+        async def measure() -> tuple[float, float]:
+            polls = [JobWatcher(ModelArtsHook(), v.job_id, v.version_id, print_log=False).apoll for v in versions]
+            ours = await _rounds(polls, rounds)
+            client = await ModelArtsHook().aclient()
+            urls = [client.prepare(_status_request(v)).url for v in versions]
+            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32)) as bare:
+                floor = await _rounds([lambda url=url: bare.get(url) for url in urls], rounds)
+            return ours, floor
+
+        if profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            ours, floor = asyncio.run(measure())
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
+        else:
+            ours, floor = asyncio.run(measure())
+    label = f"{watchers} watchers polling at once, v1, AK/SK"
+    return [Row("9. Poll cost", f"CPU per status poll, polling process (ms; {label})", ours * 1000,
+                f"bare httpx GET of the same URL: {floor * 1000:.2f} ms ({ours / floor:.1f}×)", "", None)]
+
+
+def _status_request(version):
+    from airflow_provider_modelarts.hooks import api_v1
+
+    return api_v1.get_version(version.job_id, version.version_id).request
+
+
+if __name__ == "__main__":
+    for row in run("--smoke" in sys.argv, "--profile" in sys.argv):
+        print(row.cells())

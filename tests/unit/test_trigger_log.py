@@ -1,0 +1,170 @@
+"""A trigger's log lines are written by a thread, never on the triggerer's event loop (benchmark 8: a log call on
+the loop blocks every trigger while the triggerer's supervisor is too busy to read the log socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import time
+
+import pytest
+
+from airflow_provider_modelarts.models import JobState, JobVersion
+from airflow_provider_modelarts.triggers.log_writer import OffLoopLog
+from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
+
+TRIGGER_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("trigger_id", default=None)
+
+
+class Sink:
+    """A logger that records (thread, trigger id in context, level, text); ``gate`` holds every write while set
+    to block — a supervisor that does not read its log socket."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, int | None, str, str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.exc_info = None
+
+    def _record(self, level: str, msg: str, *args: object, **kwargs: object) -> None:
+        self.gate.wait(10)
+        if "exc_info" in kwargs:
+            self.exc_info = kwargs["exc_info"]
+        self.lines.append((threading.current_thread().name, TRIGGER_ID.get(), level, msg % args))
+
+    def info(self, msg: str, *args: object, **kwargs: object) -> None:
+        self._record("info", msg, *args, **kwargs)
+
+    def warning(self, msg: str, *args: object, **kwargs: object) -> None:
+        self._record("warning", msg, *args, **kwargs)
+
+    def error(self, msg: str, *args: object, **kwargs: object) -> None:
+        self._record("error", msg, *args, **kwargs)
+
+    debug = info
+
+
+def test_lines_are_written_in_order_by_one_thread_with_the_callers_context() -> None:
+    sink = Sink()
+
+    async def trigger(number: int) -> None:
+        TRIGGER_ID.set(number)
+        log = OffLoopLog(sink)
+        for line in range(50):
+            log.info("trigger %d line %d", number, line)
+            if line % 10 == 0:
+                await asyncio.sleep(0)
+        await log.drain()
+        # drained: every line of this trigger is written
+        assert [text for _, tid, _, text in sink.lines if tid == number] == [
+            f"trigger {number} line {line}" for line in range(50)]
+
+    async def main() -> None:
+        await asyncio.gather(*(trigger(number) for number in range(5)))
+
+    asyncio.run(main())
+    assert len(sink.lines) == 250
+    assert {thread for thread, *_ in sink.lines} == {"modelarts-trigger-log"}
+
+
+def test_a_log_socket_that_is_not_read_does_not_block_the_event_loop() -> None:
+    sink = Sink()
+    sink.gate.clear()  # the supervisor is busy: every write waits
+
+    async def main() -> tuple[int, float]:
+        log = OffLoopLog(sink)
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beat = asyncio.create_task(heartbeat())
+        started = time.monotonic()
+        for line in range(100):
+            log.info("line %d", line)  # returns at once although nothing can be written
+        logging_took = time.monotonic() - started
+        draining = asyncio.create_task(log.drain())
+        await asyncio.sleep(0.3)
+        assert not draining.done() and not sink.lines  # still held, and the loop went on meanwhile
+        sink.gate.set()
+        await asyncio.wait_for(draining, 5)
+        beat.cancel()
+        return ticks, logging_took
+
+    ticks, logging_took = asyncio.run(main())
+    assert logging_took < 0.1
+    assert ticks >= 10  # ~30 heartbeats in the 0.3 s the writes were held
+    assert [text for *_, text in sink.lines] == [f"line {line}" for line in range(100)]
+
+
+def test_exception_keeps_the_exception_of_the_caller() -> None:
+    sink = Sink()
+
+    async def main() -> None:
+        log = OffLoopLog(sink)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed")
+        await log.drain()
+
+    asyncio.run(main())
+    assert sink.lines[-1][2:] == ("error", "failed")
+    assert sink.exc_info is not None and isinstance(sink.exc_info[1], ValueError)
+
+
+def test_drain_without_lines_returns_at_once() -> None:
+    async def main() -> float:
+        started = time.monotonic()
+        await OffLoopLog(Sink()).drain()
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 0.05
+
+
+class LoggingWatcher:
+    """A job that completes at the second poll; each poll logs a line through the trigger's log."""
+
+    ref = "job_id=1 version_id=2"
+
+    def __init__(self, log: OffLoopLog) -> None:
+        self.log, self.polls = log, 0
+
+    async def arestore(self) -> None:
+        pass
+
+    async def apoll(self) -> JobVersion:
+        self.polls += 1
+        self.log.info("[worker-0] poll %d", self.polls)
+        code = 10 if self.polls >= 2 else 8
+        return JobVersion(job_id=1, version_id=2, job_name="j", version_name="V0001", state=JobState(code))
+
+    async def atail(self) -> None:
+        self.log.info("[worker-0] last line")
+
+    async def aflush(self) -> None:
+        pass
+
+
+def test_the_trigger_yields_its_event_after_its_lines_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    sink = Sink()
+    trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=0.05, print_log=False)
+    monkeypatch.setattr(TrainingJobTrigger, "log", sink)
+    monkeypatch.setattr(trigger, "_watcher", LoggingWatcher)
+
+    async def main() -> tuple[list, list]:
+        async for event in trigger.run():
+            return event, list(sink.lines)  # what the log held when the event came
+        raise AssertionError("no event")
+
+    event, at_event = asyncio.run(main())
+    assert event.payload["status"] == "success"
+    assert [text for *_, text in at_event] == [
+        "[worker-0] poll 1", "[worker-0] poll 2", "[worker-0] last line",
+        "job_id=1 version_id=2: success (ModelArts job j V0001 (job_id=1, version_id=2) ended "
+        "JOBSTAT_COMPLETED (10))"]
+    assert {thread for thread, *_ in at_event} == {"modelarts-trigger-log"}
