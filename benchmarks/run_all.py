@@ -2,7 +2,7 @@
 
 ``--smoke`` runs tiny sizes and writes nothing (the test suite does this so the benchmarks never rot);
 ``--only NAME[,NAME]`` runs some of: parse_cost, requests_per_job, log_efficiency, triggerer_scale,
-fault_soak, bad_input_audit, emulator_cost, airflow_triggerer.
+fault_soak, bad_input_audit, emulator_cost, airflow_triggerer, poll_cost.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from benchmarks import (
     fault_soak,
     log_efficiency,
     parse_cost,
+    poll_cost,
     requests_per_job,
     triggerer_scale,
 )
 from benchmarks.common import REPO, Row, output_to
 
 ORDER = ["parse_cost", "requests_per_job", "log_efficiency", "triggerer_scale", "fault_soak", "bad_input_audit",
-         "emulator_cost", "airflow_triggerer"]
+         "emulator_cost", "airflow_triggerer", "poll_cost"]
 
 
 def machine() -> str:
@@ -57,7 +58,8 @@ def main(argv: list[str]) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     modules = {"parse_cost": parse_cost, "requests_per_job": requests_per_job, "log_efficiency": log_efficiency,
                "triggerer_scale": triggerer_scale, "fault_soak": fault_soak, "bad_input_audit": bad_input_audit,
-               "emulator_cost": emulator_cost, "airflow_triggerer": airflow_triggerer}
+               "emulator_cost": emulator_cost, "airflow_triggerer": airflow_triggerer,
+               "poll_cost": poll_cost}
     rows: list[Row] = []
     started = time.monotonic()
     for name in only:

@@ -8,9 +8,10 @@ log tailing a deadlock: the supervisor blocks sending to a runner whose loop is 
 
 :class:`OffLoopLog` hands each record to one writer thread per process, in order, with the caller's context
 variables (Airflow routes a record to the trigger's log file by them), as Airflow's own ``log.ainfo`` does with a
-thread of its executor. :meth:`OffLoopLog.drain` waits — without blocking the loop — until everything a trigger
-logged is written: before it yields its event (its last lines come before Airflow's "Trigger fired event") and
-after each poll that logged (a trigger never runs ahead of its log by more than one poll's lines).
+thread of its executor. :meth:`OffLoopLog.drain` waits — without blocking the loop — until everything logged so far
+is written: a tailing trigger drains after each poll that printed lines (while the log path is saturated, tailing
+slows down instead of piling lines up in memory), and a cancelled one before it goes. A trigger's event is never
+held for its log lines: the task resumes, and the lines follow.
 """
 
 from __future__ import annotations

@@ -19,5 +19,5 @@ def test_all_benchmarks_run_at_smoke_size(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for number in ("1. DAG-parse cost", "2. Requests per job", "3. Log efficiency", "4. Triggerer scale",
                    "5. Fault soak", "6. Bad input", "6. Secret audit", "7. Emulator cost",
-                   "8. Airflow triggerer"):
+                   "8. Airflow triggerer", "9. Poll cost"):
         assert number in proc.stdout

@@ -150,21 +150,56 @@ class LoggingWatcher:
         pass
 
 
-def test_the_trigger_yields_its_event_after_its_lines_are_written(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_saturated_log_path_does_not_hold_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor reads no log line at all: the event still comes at once; its lines follow, in order."""
     sink = Sink()
+    sink.gate.clear()
     trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=0.05, print_log=False)
     monkeypatch.setattr(TrainingJobTrigger, "log", sink)
     monkeypatch.setattr(trigger, "_watcher", LoggingWatcher)
 
-    async def main() -> tuple[list, list]:
+    async def main():
         async for event in trigger.run():
-            return event, list(sink.lines)  # what the log held when the event came
+            return event
         raise AssertionError("no event")
 
-    event, at_event = asyncio.run(main())
+    event = asyncio.run(asyncio.wait_for(main(), 5))
     assert event.payload["status"] == "success"
-    assert [text for *_, text in at_event] == [
+    assert sink.lines == []  # nothing could be written yet
+    sink.gate.set()
+    deadline = time.monotonic() + 5
+    while len(sink.lines) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [text for *_, text in sink.lines] == [
         "[worker-0] poll 1", "[worker-0] poll 2", "[worker-0] last line",
         "job_id=1 version_id=2: success (ModelArts job j V0001 (job_id=1, version_id=2) ended "
         "JOBSTAT_COMPLETED (10))"]
-    assert {thread for thread, *_ in at_event} == {"modelarts-trigger-log"}
+    assert {thread for thread, *_ in sink.lines} == {"modelarts-trigger-log"}
+
+
+def test_a_tailing_trigger_waits_for_its_lines_before_it_polls_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backpressure: while the lines of a poll cannot be written, the next poll (which would read more) waits."""
+    sink = Sink()
+    sink.gate.clear()
+    trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=0.05, print_log=True)
+    monkeypatch.setattr(TrainingJobTrigger, "log", sink)
+    watchers: list[LoggingWatcher] = []
+
+    def watcher(log: OffLoopLog) -> LoggingWatcher:
+        watchers.append(LoggingWatcher(log))
+        return watchers[-1]
+
+    monkeypatch.setattr(trigger, "_watcher", watcher)
+
+    async def main():
+        run = trigger.run()
+        first = asyncio.ensure_future(run.__anext__())
+        await asyncio.sleep(0.5)  # ten poll intervals
+        polls_while_held = watchers[0].polls
+        sink.gate.set()
+        event = await asyncio.wait_for(first, 5)
+        return polls_while_held, event
+
+    polls_while_held, event = asyncio.run(main())
+    assert polls_while_held == 1
+    assert event.payload["status"] == "success"
