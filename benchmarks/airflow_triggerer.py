@@ -19,6 +19,7 @@ does nothing else — and its figures, Airflow's own share, are shown beside our
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -154,14 +155,21 @@ class Measured:
     db_cpu: float
 
 
-def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool,
-           store: bool = True, postgres: bool = False, quiet: bool = False) -> Measured:
-    if postgres:
-        import pg_server as _postgres
+def _round(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool, store: bool = True,
+           postgres: bool = False, baseline: bool = False) -> tuple[Measured, Measured | None]:
+    """Ours; then, with ``baseline``, the NoisyTrigger round of the same shape in the same home and metadata DB
+    (a DAG run of its own: ours has left ``deferred`` by then)."""
+    with contextlib.ExitStack() as stack:
+        db = None
+        if postgres:
+            import pg_server as _postgres
 
-        with _postgres.server() as (url, pid):
-            return _measure(emu, n, poll, durations, print_log, store, db=(url, pid), quiet=quiet)
-    return _measure(emu, n, poll, durations, print_log, store, db=None, quiet=quiet)
+            db = stack.enter_context(_postgres.server())
+        home, env = airflow_home("bench-triggerer-", n, db[0] if db else None,
+                                 emu.conn_json("aksk", api_version="v1"), sitecustomize=None if store else NO_STORE)
+        ours = _measure(emu, home, env, n, poll, durations, print_log, store, db)
+        base = _measure(emu, home, env, n, poll, durations, False, True, db, quiet=True) if baseline else None
+    return ours, base
 
 
 def _emulator_jobs(emu, n: int, poll: float, durations: tuple[float, float]) -> list[dict]:
@@ -186,17 +194,15 @@ def _emulator_jobs(emu, n: int, poll: float, durations: tuple[float, float]) -> 
     return jobs
 
 
-def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log: bool, store: bool,
-             db: tuple[str, int] | None, quiet: bool = False) -> Measured:
-    """One round; ``db``: a PostgreSQL server's URL and PID, or None for SQLite in the round's AIRFLOW_HOME;
-    ``quiet``: the baseline — ``NoisyTrigger(lines=0, interval=poll)`` waking as often as ours polls, until the
-    same random ends, instead of ``TrainingJobTrigger`` watches."""
+def _measure(emu, home: Path, env: dict[str, str], n: int, poll: float, durations: tuple[float, float],
+             print_log: bool, store: bool, db: tuple[str, int] | None, quiet: bool = False) -> Measured:
+    """One round in ``home`` (``airflow_home``); ``db``: a PostgreSQL server's URL and PID, or None for SQLite in
+    the home; ``quiet``: the baseline — ``NoisyTrigger(lines=0, interval=poll)`` waking as often as ours polls,
+    until the same random ends, instead of ``TrainingJobTrigger`` watches."""
     import sqlalchemy
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    home, env = airflow_home("bench-triggerer-", n, db[0] if db else None,
-                             emu.conn_json("aksk", api_version="v1"), sitecustomize=None if store else NO_STORE)
     url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     if quiet:
         rng, created = random.Random(n), time.time()
@@ -253,7 +259,7 @@ def _measure(emu, n: int, poll: float, durations: tuple[float, float], print_log
     # trigger logs: under load Airflow loses some of these lines, so this row counts fewer
     own_event = re.compile(FIRED_EVENT) if quiet else YIELDED
     yielded: dict[int, float] = {}
-    for path in (home / "logs" / "dag_id=bench_triggerer").rglob("*.trigger.*"):
+    for path in (home / "logs" / "dag_id=bench_triggerer" / f"run_id={run_id}").rglob("*.trigger.*"):
         index = int(re.search(r"map_index=(\d+)", str(path))[1])
         for line in path.read_text(errors="replace").splitlines():
             if own_event.search(line):
@@ -300,7 +306,7 @@ def _latency(values: list[float]) -> str:
                                            max(values or [float("nan")])))
 
 
-def _rows(ours: Measured, poll: float, base: Measured | None) -> list[Row]:
+def _rows(ours: Measured, base: Measured | None, *, poll: float) -> list[Row]:
     """Ours, with the baseline's figure beside each when the round had one."""
     label, n = ours.label, ours.n
     p95_goal = poll + 2  # #14: 7 s at 5 s polls, 32 s at 30 s
@@ -359,9 +365,8 @@ def run(smoke: bool = False) -> list[Row]:
             quiet_logging():
         use_connection(emu)
         for n, poll, durations, print_log, store, postgres, baseline in plan:
-            ours = _round(emu, n, poll, durations, print_log=print_log, store=store, postgres=postgres)
-            base = _round(emu, n, poll, durations, False, postgres=postgres, quiet=True) if baseline else None
-            rows += _rows(ours, poll, base)
+            rows += _rows(*_round(emu, n, poll, durations, print_log=print_log, store=store, postgres=postgres,
+                                  baseline=baseline), poll=poll)
     return rows
 
 

@@ -11,12 +11,14 @@ variables (Airflow routes a record to the trigger's log file by them), as Airflo
 thread of its executor. :meth:`OffLoopLog.drain` waits — without blocking the loop — until everything logged so far
 is written: a tailing trigger drains after each poll that printed lines (while the log path is saturated, tailing
 slows down instead of piling lines up in memory), and a cancelled one before it goes. A trigger's event is never
-held for its log lines: the task resumes, and the lines follow.
+held for its log lines: the task resumes, and the lines follow; a process that exits first (a stopped triggerer)
+writes what is still queued on its way out, for up to :data:`EXIT_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import queue
 import sys
@@ -26,6 +28,8 @@ from typing import Any
 
 _queue: queue.SimpleQueue | None = None
 _queue_lock = threading.Lock()
+#: seconds an exiting process (a stopped triggerer) gives the writer to write the lines still queued
+EXIT_TIMEOUT = 10.0
 
 
 def _write(records: queue.SimpleQueue) -> None:
@@ -44,8 +48,17 @@ def _submit(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
             if _queue is None:
                 records: queue.SimpleQueue = queue.SimpleQueue()
                 threading.Thread(target=_write, args=(records,), name="modelarts-trigger-log", daemon=True).start()
+                # Airflow's trigger runner runs the exit functions registered after its fork: the lines of triggers
+                # that already fired (their events went, their lines may still be queued) are written before it goes
+                atexit.register(_write_the_rest, records)
                 _queue = records
     _queue.put((contextvars.copy_context(), call, args, kwargs))
+
+
+def _write_the_rest(records: queue.SimpleQueue, timeout: float | None = None) -> None:
+    written = threading.Event()
+    records.put((contextvars.copy_context(), written.set, (), {}))
+    written.wait(EXIT_TIMEOUT if timeout is None else timeout)
 
 
 class OffLoopLog:

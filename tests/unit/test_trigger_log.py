@@ -203,3 +203,26 @@ def test_a_tailing_trigger_waits_for_its_lines_before_it_polls_again(monkeypatch
     polls_while_held, event = asyncio.run(main())
     assert polls_while_held == 1
     assert event.payload["status"] == "success"
+
+
+def test_a_process_that_exits_writes_the_lines_still_queued(tmp_path) -> None:
+    """A stopped triggerer: events went, their lines are still queued behind a slow log socket."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exits.py"
+    script.write_text(
+        "import asyncio, logging, sys, time\n"
+        "from airflow_provider_modelarts.triggers.log_writer import OffLoopLog\n"
+        "class Slow:\n"
+        "    def info(self, msg, *args):\n"
+        "        time.sleep(0.002)\n"
+        "        print(msg % args, flush=True)\n"
+        "async def main():\n"
+        "    log = OffLoopLog(Slow())\n"
+        "    for line in range(300):\n"
+        "        log.info('line %d', line)\n"
+        "asyncio.run(main())\n"
+        "sys.exit(0)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.splitlines() == [f"line {line}" for line in range(300)]
