@@ -24,8 +24,8 @@ async def main(jobs: list[dict], poll: float) -> dict:
                                      print_log=False)
         original = trigger._watcher
 
-        def watcher_marking_first_poll():
-            watcher = original()
+        def watcher_marking_first_poll(log):
+            watcher = original(log)
             apoll = watcher.apoll
 
             async def counted():
