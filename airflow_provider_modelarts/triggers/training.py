@@ -29,7 +29,7 @@ class TrainingJobTrigger(BaseTrigger):
     :param job_id: v1 job id, or the v2 training job id.
     :param version_id: v1 version id; None for a v2 job.
     :param modelarts_conn_id: the connection id (fetched the Airflow-3-safe way).
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds from the start of one poll to the start of the next.
     :param deadline: epoch seconds after which the event is ``timeout``.
     :param deadline_reason: which limit ``deadline`` is: ``max_run_time`` | ``execution_timeout`` | ``timeout``.
     :param outage_window: seconds of consecutive connection failures / 5xx answers to ride out.
