@@ -89,10 +89,19 @@ def test_the_job_list_shows_both_apis_in_their_own_vocabulary(emu, use_conn, bro
     v2 = _job(emu, use_conn, "v2", lines=2)
     v1 = _job(emu, use_conn, "v1", lines=2)
     browser.get(emu.url + "/console")
-    rows = {row.text.split("\n")[1] if "\n" in row.text else row.text: row.text
-            for row in browser.find_elements("css selector", "#jobs tbody tr")}
-    v2_row = next(text for text in rows.values() if v2["name"] in text)
-    v1_row = next(text for text in rows.values() if v1["name"] in text)
+
+    def both_rows() -> tuple[str, str] | None:
+        """The two jobs' rows; None while the page (it reloads itself every 5 s) is between two loads."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        try:
+            texts = [row.text for row in browser.find_elements("css selector", "#jobs tbody tr")]
+        except StaleElementReferenceException:
+            return None
+        found = [next((text for text in texts if job["name"] in text), None) for job in (v2, v1)]
+        return None if None in found else (found[0], found[1])
+
+    v2_row, v1_row = _wait("both jobs in the console's job list", both_rows, 30)
     assert v2["job_id"] in v2_row and "v2" in v2_row and "V0001" not in v2_row
     assert "V0001" in v1_row and f"job {v1['job_id']}" in v1_row and "v1" in v1_row
     assert "UTC" in v1_row and "ago" in v1_row
