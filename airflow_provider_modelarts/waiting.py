@@ -158,17 +158,24 @@ def stop_on_kill(hook: Any, ref: JobRef, identity: TaskIdentity | None, log: Any
     stop_quietly(hook, ref.job_id, ref.version_id, log)
 
 
+def until_next_poll(poll_interval: float, polled_at: float) -> float:
+    """Seconds to sleep before the next poll: ``poll_interval`` runs from the start of one poll (``polled_at``,
+    ``time.monotonic()``) to the start of the next, so a slow answer does not push every later poll back."""
+    return max(0.0, poll_interval - (time.monotonic() - polled_at))
+
+
 def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, failure_log_lines: int,
          log: Any, hint: str = "", outage_window: float = OUTAGE_WINDOW) -> JobVersion | JobV2:
     """Poll in this worker until the version ends (or ``max_run_time`` passes: then stop it and fail; Airflow
     enforces ``execution_timeout`` here and calls ``on_kill``). An outage is ridden out (:class:`Outage`)."""
     outage = Outage(outage_window, log)
     while True:
+        polled_at = time.monotonic()
         try:
             version = watcher.poll()
         except ModelArtsApiError as err:
             outage.ride_out(err, watcher.ref)
-            time.sleep(poll_interval)
+            time.sleep(until_next_poll(poll_interval, polled_at))
             continue
         outage.over()
         if version.state.is_terminal:
@@ -177,7 +184,7 @@ def wait(watcher: JobWatcher, *, poll_interval: float, deadline: float | None, f
         if deadline is not None and time.time() >= deadline:
             watcher.concluded = True
             raise out_of_time(watcher.hook, watcher.ref, "max_run_time", log)
-        time.sleep(poll_interval)
+        time.sleep(until_next_poll(poll_interval, polled_at))
 
 
 def valid_event(event: Any) -> dict[str, Any]:

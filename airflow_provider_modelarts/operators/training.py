@@ -77,7 +77,7 @@ class CreateTrainingJobOperator(BaseOperator):
     :param code_upload_path: OBS directory a local ``code_dir`` is uploaded below, to
         ``<code_upload_path>/<dir name>-<content hash>/`` (unchanged code is uploaded once, whatever the number
         of runs and retries); default ``/<output_path's bucket>/modelarts-code/``.
-    :param poll_interval: seconds between status polls while waiting.
+    :param poll_interval: seconds from the start of one status poll to the start of the next while waiting.
     :param deferrable: wait in the triggerer instead of a worker slot (with ``wait=True``).
     :param print_log: tail every worker's log into the task log while waiting.
     :param max_run_time: stop the job and fail when it runs longer (seconds or timedelta).

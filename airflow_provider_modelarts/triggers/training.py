@@ -101,7 +101,7 @@ class TrainingJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_modelarts.exceptions import ModelArtsApiError
         from airflow_provider_modelarts.triggers.log_writer import OffLoopLog
-        from airflow_provider_modelarts.waiting import Outage
+        from airflow_provider_modelarts.waiting import Outage, until_next_poll
         from airflow_provider_modelarts.watcher import outcome_message
 
         # log lines are written by a thread: a log call never blocks the triggerer's event loop
@@ -120,15 +120,13 @@ class TrainingJobTrigger(BaseTrigger):
                 if self.deadline is not None:
                     delay = max(0.0, min(delay, self.deadline - time.time()))
                 await asyncio.sleep(delay)
-                # poll_interval is from the start of one poll to the start of the next: a poll that took a while
-                # (a busy triggerer, a slow answer) does not push every later poll back by as much
                 polled_at = time.monotonic()
                 try:
                     version = await watcher.apoll()
                 except ModelArtsApiError as err:
                     outage.ride_out(err, watcher.ref)  # raises when it is no outage, or a too long one
                     version = None
-                delay = max(0.0, self.poll_interval - (time.monotonic() - polled_at))
+                delay = until_next_poll(self.poll_interval, polled_at)
                 if self.print_log:
                     # the training lines of this poll are written before the next poll reads more: while the
                     # triggerer's log path is saturated, tailing slows down instead of piling lines up in memory
