@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import os
 import queue
 import sys
 import threading
@@ -53,6 +54,17 @@ def _submit(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
                 atexit.register(_write_the_rest, records)
                 _queue = records
     _queue.put((contextvars.copy_context(), call, args, kwargs))
+
+
+def _forget_after_fork() -> None:
+    """A forked child (Airflow's trigger runner is forked from its supervisor) has the queue but not the thread:
+    it starts its own at its first line."""
+    global _queue
+    _queue = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _write_the_rest(records: queue.SimpleQueue, timeout: float | None = None) -> None:

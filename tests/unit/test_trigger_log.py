@@ -226,3 +226,30 @@ def test_a_process_that_exits_writes_the_lines_still_queued(tmp_path) -> None:
         "sys.exit(0)\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.splitlines() == [f"line {line}" for line in range(300)]
+
+
+def test_a_forked_child_writes_through_a_writer_of_its_own(tmp_path) -> None:
+    """The parent used the writer before forking (threads do not survive a fork): the child's lines still come."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forks.py"
+    script.write_text(
+        "import asyncio, os, sys\n"
+        "from airflow_provider_modelarts.triggers.log_writer import OffLoopLog\n"
+        "class Out:\n"
+        "    def info(self, msg, *args):\n"
+        "        print(msg % args, flush=True)\n"
+        "async def lines(who):\n"
+        "    log = OffLoopLog(Out())\n"
+        "    for line in range(3):\n"
+        "        log.info('%s line %d', who, line)\n"
+        "    await asyncio.wait_for(log.drain(), 5)\n"
+        "asyncio.run(lines('parent'))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    asyncio.run(lines('child'))\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.splitlines() == [f"{who} line {line}" for who in ("parent", "child") for line in range(3)]
