@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,31 +312,32 @@ def _rows(ours: Measured, base: Measured | None, *, poll: float) -> list[Row]:
     label, n = ours.label, ours.n
     p95_goal = poll + 2  # #14: 7 s at 5 s polls, 32 s at 30 s
 
-    def beside(text: str) -> str:
-        return f"Airflow alone (baseline): {text}" if base else ""
+    def beside(figure: Callable[[Measured], str], alone: str = "") -> str:
+        """The baseline's ``figure`` for the context column; ``alone`` when the round had no baseline."""
+        return f"Airflow alone (baseline): {figure(base)}" if base else alone
 
     p95 = percentile(ours.latencies, 95)
     return [
         Row("8. Airflow triggerer", f"{label}: events recorded / watches", f"{ours.events}/{n}",
-            beside(f"{base.events}/{base.n}") if base else "", "all", ours.events == n),
+            beside(lambda m: f"{m.events}/{m.n}"), "all", ours.events == n),
         Row("8. Airflow triggerer", f"{label}: detection latency p50 / p95 / max (s)", _latency(ours.latencies),
-            beside(_latency(base.latencies)) if base else "", f"p95 ≤ {p95_goal:g} s",
+            beside(lambda m: _latency(m.latencies)), f"p95 ≤ {p95_goal:g} s",
             bool(ours.latencies) and p95 <= p95_goal),
         Row("8. Airflow triggerer", f"{label}: the trigger's event line in its log: count; p50 / p95 / max (s)",
             f"{len(ours.yielded)}; {_latency(ours.yielded)}",
-            beside(f"{len(base.yielded)}; {_latency(base.yielded)}") if base
-            else "the row above: Airflow wrote the event to the metadata DB", "", None),
+            beside(lambda m: f"{len(m.yielded)}; {_latency(m.yielded)}",
+                   "the row above: Airflow wrote the event to the metadata DB"), "", None),
         Row("8. Airflow triggerer", f"{label}: triggerer CPU (s per watch-hour; % of a core after warm-up)",
             f"{ours.cpu / max(ours.watch_hours, 1e-9):.2f}; {ours.steady:.0f} %",
-            (beside(f"{base.cpu / max(base.watch_hours, 1e-9):.2f}; {base.steady:.0f} % (supervisor "
-                    f"{base.steady_supervisor:.0f} %); ") if base else "")
+            beside(lambda m: f"{m.cpu / max(m.watch_hours, 1e-9):.2f}; {m.steady:.0f} % (supervisor "
+                             f"{m.steady_supervisor:.0f} %); ")
             + f"{ours.cpu:.0f} s over {ours.wall:.0f} s, warm-up included; supervisor "
             f"{ours.steady_supervisor:.0f} % + runner {ours.steady - ours.steady_supervisor:.0f} %",
             "≤ 25 % of a core", ours.steady <= 25),
         Row("8. Airflow triggerer", f"{label}: triggerer peak RSS (MB, supervisor + runner)", ours.peak_rss,
-            beside(f"{base.peak_rss:.0f}") if base else "", "", None),
+            beside(lambda m: f"{m.peak_rss:.0f}"), "", None),
         Row("8. Airflow triggerer", f"{label}: Airflow's blocked-event-loop warnings", ours.blocked,
-            beside(str(base.blocked)) if base else "", "0", ours.blocked == 0),
+            beside(lambda m: str(m.blocked)), "0", ours.blocked == 0),
         Row("8. Airflow triggerer", f"{label}: requests per watch per poll (status + log)", ours.per_poll,
             f"emulator CPU {ours.emu_cpu:.0f} s apart" + (f"; PostgreSQL CPU {ours.db_cpu:.0f} s apart"
                                                          if ours.db_cpu else "")

@@ -118,3 +118,19 @@ def use_connection(emu: Any, auth_type: str = "aksk", api_version: str = "v1", *
     os.environ["AIRFLOW_CONN_MODELARTS_DEFAULT"] = json.dumps(conn)
     clear_caches()
     lockout.clear_process_cache()
+
+
+def long_virtual_jobs(emu: Any, hook: Any, count: int, prefix: str, lines: int) -> list:
+    """``count`` virtual emulator jobs (no process each) running for an hour — the whole measurement — writing
+    ``lines`` log lines over it; their versions as created."""
+    import time
+
+    from helpers import framework_job
+
+    versions = []
+    for index in range(count):
+        body = framework_job(emu, f"{prefix}_{index}_{int(time.time())}", "print('unused')\n")
+        body["config"]["parameter"] += [{"label": "emulator_virtual_seconds", "value": "3600"},
+                                        {"label": "emulator_virtual_lines", "value": str(lines)}]
+        versions.append(hook.create_training_job(body))
+    return versions

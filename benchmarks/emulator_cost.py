@@ -10,7 +10,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.common import Row, isolate_airflow, quiet_logging, use_connection
+from benchmarks.common import Row, isolate_airflow, long_virtual_jobs, quiet_logging, use_connection
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -23,8 +23,6 @@ def _cpu_seconds(pid: int) -> float:
 
 def run(smoke: bool = False) -> list[Row]:
     isolate_airflow()
-    from helpers import framework_job
-
     from airflow_provider_modelarts.emulator import ModelArtsEmulator
     from airflow_provider_modelarts.emulator.runner import log_file_name
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -34,13 +32,8 @@ def run(smoke: bool = False) -> list[Row]:
     with ModelArtsEmulator(step_delay=0.05, virtual_jobs=True, max_running=jobs + 10) as emu, quiet_logging():
         use_connection(emu)
         hook = ModelArtsHook()
-        versions = []
         started = time.monotonic()
-        for index in range(jobs):  # long virtual jobs: they run for the whole measurement
-            body = framework_job(emu, f"virt_{index}_{int(time.time())}", "print('unused')\n")
-            body["config"]["parameter"] += [{"label": "emulator_virtual_seconds", "value": "3600"},
-                                            {"label": "emulator_virtual_lines", "value": "3600"}]
-            versions.append(hook.create_training_job(body))
+        versions = long_virtual_jobs(emu, hook, jobs, "virt", lines=3600)
         create_s = time.monotonic() - started
         time.sleep(1.0)  # all running, each writing a line a second
         idle_before = _cpu_seconds(emu.pid)

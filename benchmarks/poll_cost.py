@@ -14,19 +14,7 @@ import asyncio
 import sys
 import time
 
-from benchmarks.common import Row, isolate_airflow, quiet_logging, use_connection
-
-
-def _jobs(emu, hook, count: int) -> list:
-    from helpers import framework_job
-
-    versions = []
-    for index in range(count):  # long virtual jobs: running for the whole measurement
-        body = framework_job(emu, f"pollcost_{index}_{int(time.time())}", "print('unused')\n")
-        body["config"]["parameter"] += [{"label": "emulator_virtual_seconds", "value": "3600"},
-                                        {"label": "emulator_virtual_lines", "value": "1"}]
-        versions.append(hook.create_training_job(body))
-    return versions
+from benchmarks.common import Row, isolate_airflow, long_virtual_jobs, quiet_logging, use_connection
 
 
 async def _rounds(calls: list, rounds: int) -> tuple[float, float]:
@@ -52,7 +40,7 @@ def run(smoke: bool = False, profile: bool = False) -> list[Row]:
     watchers, rounds = (10, 3) if smoke else (200, 20)
     with ModelArtsEmulator(step_delay=0.05, virtual_jobs=True, max_running=watchers + 10) as emu, quiet_logging():
         use_connection(emu)
-        versions = _jobs(emu, ModelArtsHook(), watchers)
+        versions = long_virtual_jobs(emu, ModelArtsHook(), watchers, "pollcost", lines=1)
         time.sleep(1.0)
 
         async def measure() -> tuple[float, float, float]:

@@ -67,10 +67,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def _write_the_rest(records: queue.SimpleQueue, timeout: float | None = None) -> None:
+def _write_the_rest(records: queue.SimpleQueue) -> None:
     written = threading.Event()
     records.put((contextvars.copy_context(), written.set, (), {}))
-    written.wait(EXIT_TIMEOUT if timeout is None else timeout)
+    written.wait(EXIT_TIMEOUT)
 
 
 class OffLoopLog:

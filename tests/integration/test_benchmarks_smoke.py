@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ def test_all_benchmarks_run_at_smoke_size(tmp_path):
               "poll_cost")
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run_all", "--smoke", "--only", others], cwd=REPO,
                           capture_output=True, text=True, timeout=900,
-                          env={**__import__("os").environ, "AIRFLOW_HOME": str(tmp_path)})
+                          env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for number in ("1. DAG-parse cost", "2. Requests per job", "3. Log efficiency", "4. Triggerer scale",
                    "5. Fault soak", "6. Bad input", "6. Secret audit", "7. Emulator cost",
