@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator
@@ -139,29 +140,27 @@ class TrainingJobTrigger(BaseTrigger):
                     yield self._event(log, version.state.outcome.value, watcher, version, outcome_message(version))
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
-                    await self._flush(watcher, log)
+                    await self._flush(watcher)
                     yield self._event(log, "timeout", watcher, version, f"{self.deadline_reason} passed",
                                       reason=self.deadline_reason)
                     return
         except asyncio.CancelledError:
-            await self._flush(watcher, log)
+            await self._flush(watcher)
+            # going away (triggerer stopped, task cleared): the lines logged so far are written first (bounded)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(log.drain(), FLUSH_TIMEOUT)
             raise
         except Exception as err:
-            await self._flush(watcher, log)  # the task fails or retries: a retry that reattaches continues from here
+            await self._flush(watcher)  # the task fails or retries: a retry that reattaches continues from here
             yield self._event(log, "error", watcher, message=f"{type(err).__name__}: {err}")
 
-    async def _flush(self, watcher: Any, log: Any) -> None:
-        """Save the log cursor and write the lines logged so far, now (bounded: a cancelled trigger must not hang
-        the triggerer's shutdown)."""
+    async def _flush(self, watcher: Any) -> None:
+        """Save the log cursor now (bounded: a cancelled trigger must not hang the triggerer's shutdown)."""
         try:
             await asyncio.wait_for(watcher.aflush(), FLUSH_TIMEOUT)
         except Exception as err:  # a cursor never fails the wait (TimeoutError included)
-            log.warning("Could not save the log cursor on the way out (%s): a restart may repeat lines",
-                        type(err).__name__)
-        try:
-            await asyncio.wait_for(log.drain(), FLUSH_TIMEOUT)
-        except Exception:  # noqa: S110 - the lines are still written by the writer thread, just not awaited
-            pass
+            watcher.log.warning("Could not save the log cursor on the way out (%s): a restart may repeat lines",
+                                type(err).__name__)
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user acted on the deferred task. Marked failed/success: stop the job. Cleared: leave

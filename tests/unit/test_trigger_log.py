@@ -253,3 +253,34 @@ def test_a_forked_child_writes_through_a_writer_of_its_own(tmp_path) -> None:
         "os.waitpid(pid, 0)\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.splitlines() == [f"{who} line {line}" for who in ("parent", "child") for line in range(3)]
+
+
+def test_a_saturated_log_path_does_not_hold_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait fails (here: an unexpected error): the error event also comes at once; its line follows."""
+    sink = Sink()
+    sink.gate.clear()
+    trigger = TrainingJobTrigger(job_id=1, version_id=2, poll_interval=0.05, print_log=False)
+    monkeypatch.setattr(TrainingJobTrigger, "log", sink)
+
+    class Broken(LoggingWatcher):
+        async def apoll(self) -> JobVersion:
+            self.log.info("[worker-0] before the failure")
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(trigger, "_watcher", Broken)
+
+    async def main():
+        started = time.monotonic()
+        async for event in trigger.run():
+            return event, time.monotonic() - started
+        raise AssertionError("no event")
+
+    event, took = asyncio.run(asyncio.wait_for(main(), 10))
+    assert event.payload["status"] == "error" and "RuntimeError: boom" in event.payload["message"]
+    assert took < 1.0 and sink.lines == []  # not held for the 5 s a cancelled trigger gives its lines
+    sink.gate.set()
+    deadline = time.monotonic() + 5
+    while len(sink.lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [text for *_, text in sink.lines] == [
+        "[worker-0] before the failure", "job_id=1 version_id=2: error (RuntimeError: boom)"]
