@@ -31,11 +31,21 @@ TIERS = {"unit": "unit", "integration": "integration", "conformance": "integrati
 
 
 def pytest_collection_modifyitems(items):
-    """Each test's tier from its folder: ``-m unit`` (seconds), ``-m integration``, ``-m e2e``."""
+    """Each test's tier from its folder: ``-m unit`` (seconds), ``-m integration``, ``-m e2e``. Then the modules
+    marked ``slow(seconds)`` first, slowest first: pytest-xdist (``--dist loadfile --no-loadscope-reorder``, see
+    scripts/test.sh) hands modules out in this order, so the long ones start at once on different workers and the
+    short ones fill the gaps at the end (longest-first scheduling)."""
     for item in items:
         folder = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts[0]
         if folder in TIERS:
             item.add_marker(getattr(pytest.mark, TIERS[folder]))
+
+    def seconds(item) -> float:
+        mark = item.get_closest_marker("slow")
+        return float(mark.args[0]) if mark else 0.0
+
+    order = {item: index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (-seconds(item), order[item]))
 
 
 @pytest.fixture(scope="session")

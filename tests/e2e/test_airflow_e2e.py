@@ -25,7 +25,8 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 
-pytestmark = pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs and this setup target Airflow 3")
+pytestmark = [pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="the example DAGs and this setup target Airflow 3"),
+              pytest.mark.slow(200)]  # seconds in the suite: started first (tests/conftest.py)
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

@@ -10,6 +10,7 @@ from helpers import ARTIFACTS_ROOT, unique
 from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op
 
 ARTIFACTS = ARTIFACTS_ROOT / "console"
+pytestmark = pytest.mark.slow(24)  # seconds in the suite: started first (tests/conftest.py)
 SLOW = """
 import time
 for i in range({lines}):

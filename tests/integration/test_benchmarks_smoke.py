@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
+pytestmark = pytest.mark.slow(60)  # seconds in the suite: started first (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[2]
 
 

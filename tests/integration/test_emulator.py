@@ -18,6 +18,8 @@ from airflow_provider_modelarts import signer
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
+pytestmark = pytest.mark.slow(15)  # seconds in the suite: started first (tests/conftest.py)
+
 
 def signed(emu, method: str, path: str, *, query=(), body: bytes = b"", headers=None, sk=None, ak=None,
            date: str | None = None):

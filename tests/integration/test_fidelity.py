@@ -19,6 +19,8 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training import CreateTrainingJobOperator
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
+pytestmark = pytest.mark.slow(13)  # seconds in the suite: started first (tests/conftest.py)
+
 
 def recorded(emu, endpoint: str) -> list[dict]:
     return [r for r in emu.recorded() if r["endpoint"] == endpoint]

@@ -21,6 +21,8 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
+pytestmark = pytest.mark.slow(35)  # seconds in the suite: started first (tests/conftest.py)
+
 LONG = "import time\nfor i in range(300):\n    print('tick', i, flush=True)\n    time.sleep(0.1)\n"
 
 

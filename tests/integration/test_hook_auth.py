@@ -14,6 +14,8 @@ from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsAu
 from airflow_provider_modelarts.hooks import credentials as creds
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
+pytestmark = pytest.mark.slow(22)  # seconds in the suite: started first (tests/conftest.py)
+
 
 @pytest.mark.parametrize("auth_type", ["aksk", "password", "env"])
 def test_each_auth_mode_discovers_project_and_runs_a_job(emu, use_conn, auth_type):

@@ -24,6 +24,8 @@ from airflow_provider_modelarts.operators.training import CreateTrainingJobOpera
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
+pytestmark = pytest.mark.slow(16)  # seconds in the suite: started first (tests/conftest.py)
+
 RETRY_SCRIPT = """
 import os, sys
 print("attempt starting", flush=True)

@@ -16,6 +16,8 @@ from airflow_provider_modelarts import task_state, waiting
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
+pytestmark = pytest.mark.slow(33)  # seconds in the suite: started first (tests/conftest.py)
+
 TICKS = "import time\nfor i in range({n}):\n    print('tick-%03d' % i, flush=True)\n    time.sleep({delay})\n"
 STOPPED = {"v1": "JOBSTAT_KILLED", "v2": "Terminated"}
 
