@@ -350,7 +350,7 @@ def run(smoke: bool = False) -> list[Row]:
     from benchmarks.common import use_connection
 
     if smoke:
-        plan = [(20, 2.0, (6.0, 12.0), True, True, False, True)]
+        plan = [(20, 1.0, (3.0, 6.0), True, True, False, True)]
     else:
         # N:poll:min_s:max_s[:flag…] — nolog: print_log=False; nostore: tailing without the saved cursor;
         # sqlite: the metadata DB in SQLite (default: PostgreSQL when its server and psycopg2 are installed);

@@ -63,7 +63,7 @@ def run(smoke: bool = False, log_dir: Path | None = None) -> list[Row]:
     from airflow_provider_modelarts.emulator import ModelArtsEmulator
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-    jobs, threads = (6, 3) if smoke else (100, 10)
+    jobs, threads = (6, 6) if smoke else (100, 10)
     prefix = f"soak{int(time.time())}"
     with ModelArtsEmulator(step_delay=0.1, seed=20261127, log_path=(log_dir / "soak-emulator.log") if log_dir
                            else None) as emu:

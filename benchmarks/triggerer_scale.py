@@ -55,7 +55,7 @@ def run(smoke: bool = False) -> list[Row]:
     isolate_airflow()
     from airflow_provider_modelarts.emulator import ModelArtsEmulator
 
-    sizes, seconds, poll = ([5], 6.0, 1.0) if smoke else ([int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100,500,1000").split(",")], 20.0, 5.0)
+    sizes, seconds, poll = ([5], 3.0, 1.0) if smoke else ([int(n) for n in os.environ.get("BENCH_SCALE_SIZES", "100,500,1000").split(",")], 20.0, 5.0)
     rows = []
     with ModelArtsEmulator(step_delay=0.1, max_running=max(sizes) + 10) as emu, quiet_logging():
         use_connection(emu, timeout=120)

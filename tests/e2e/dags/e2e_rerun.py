@@ -12,6 +12,9 @@ from airflow_provider_modelarts.operators.training import CreateTrainingJobOpera
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 
 BUCKET = "/modelarts-demo/e2e-rerun"
+#: the job the triggerer restart interrupts prints this many lines, two a second: 20 s, so the restarted triggerer
+#: (up in ~8 s on a loaded machine) still tails it live
+RESTART_LINES = 40
 SCRIPT = """
 import argparse, sys, time
 p = argparse.ArgumentParser()
@@ -59,7 +62,7 @@ with dag("e2e_rerun_sensor"):
 
 # the triggerer is restarted while it tails this job's log: each line reaches the task log once
 with dag("e2e_triggerer_restart"):
-    upload() >> training("e2e_triggerer_restart", lines=60, wait=True, deferrable=True, poll_interval=2)
+    upload() >> training("e2e_triggerer_restart", lines=RESTART_LINES, wait=True, deferrable=True, poll_interval=2)
 
 # wait=False + sensor, and the training fails: the sensor's error says how to train again
 with dag("e2e_sensor_failure"):
