@@ -16,7 +16,7 @@ from airflow_provider_modelarts.exceptions import (
 )
 from airflow_provider_modelarts.models import JobRef, JobV2, JobVersion
 from airflow_provider_modelarts.task_state import TaskIdentity
-from airflow_provider_modelarts.watcher import JobWatcher, outcome_message
+from airflow_provider_modelarts.watcher import JobWatcher, LogCursor, outcome_message
 
 EVENT_STATUSES = ("success", "failed", "stopped", "timeout", "error")
 
@@ -209,4 +209,10 @@ def complete_from_event(watcher: JobWatcher, event: dict[str, Any] | None, *, fa
         reason = event.get("reason") if event.get("reason") in DEADLINE_REASONS else "max_run_time"
         raise out_of_time(watcher.hook, watcher.ref, reason, log, stop=stop_on_timeout or reason != "timeout")
     version = watcher.hook.get_job(watcher.job_id, watcher.version_id)
+    if watcher.print_log and event.get("log_cursor") is not None:
+        # the trigger printed up to its cursor and left the lines written since to the task's own log, which
+        # Airflow keeps open (see JobWatcher.tail_ended); an event without one (an older trigger): it printed all
+        watcher.cursor = LogCursor.from_json(event["log_cursor"])
+        watcher.last_job = version
+        watcher.tail()
     return finish(watcher, version, failure_log_lines=failure_log_lines, log=log, hint=hint)

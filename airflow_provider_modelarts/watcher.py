@@ -105,6 +105,11 @@ class JobWatcher:
         #: sets ``[modelarts] trigger_cursor_save_interval`` and saves on the way out with :meth:`aflush`
         self.save_interval = 0.0
         self._saved_at: float | None = None
+        #: read the log in the poll that finds the job ended. A trigger does not: Airflow closes a trigger's log
+        #: file as soon as it handles the trigger's end, and lines still on their way to it (the triggerer's log
+        #: socket) land in the triggerer's own output instead. Its event carries the cursor (``log_cursor``) and
+        #: the resumed task prints the rest (:func:`~airflow_provider_modelarts.waiting.complete_from_event`)
+        self.tail_ended = True
 
     # ------------------------------------------------------------------ the saved cursor
     def _apply(self, saved: dict[str, Any] | None) -> None:
@@ -161,8 +166,8 @@ class JobWatcher:
             if not version.state.is_terminal:  # the end is reported after the last lines, by whoever waits
                 self.log.info("%s is %s", describe(version), version.state)
             self.last_status = version.state.code
-        if self.print_log and version.state.started:  # queued: no log to read yet
-            yield from self._tail_steps()
+        if self.print_log and version.state.started and (self.tail_ended or not version.state.is_terminal):
+            yield from self._tail_steps()  # (queued: no log to read yet)
         return version
 
     def _log_names(self) -> Steps:
@@ -254,12 +259,6 @@ class JobWatcher:
         if self.print_log:
             self._run(self._tail_steps(max_pages=None))
             self.save()
-
-    async def atail(self) -> None:
-        if self.print_log:
-            await self._arun(self._tail_steps(max_pages=None))
-            if self.save_interval <= 0:  # a trigger's final read is followed by its event at once: no save
-                await self.asave()
 
     def failure_log(self, lines: int) -> str:
         return self._run(self._failure_log_steps(lines))

@@ -294,12 +294,11 @@ class CreateTrainingJobOperator(BaseOperator):
                                  dag_file=getattr(dag, "fileloc", None), upload_path=self.code_upload_path,
                                  log=self.log)
 
-    def _watcher(self, context: Context, ref: JobRef, *, print_log: bool | None = None) -> JobWatcher:
+    def _watcher(self, context: Context, ref: JobRef) -> JobWatcher:
         from airflow_provider_modelarts.cursor_store import CursorStore
         from airflow_provider_modelarts.watcher import JobWatcher
 
-        print_log = self.print_log if print_log is None else print_log
-        return JobWatcher(self.hook, ref.job_id, ref.version_id, print_log=print_log, log=self.log,
+        return JobWatcher(self.hook, ref.job_id, ref.version_id, print_log=self.print_log, log=self.log,
                           store=CursorStore.for_task(context["ti"], ref) if self.print_log else None)
 
     def _defer(self, watcher: JobWatcher, deadline: float | None, reason: str) -> None:
@@ -322,7 +321,7 @@ class CreateTrainingJobOperator(BaseOperator):
         self._identity = TaskIdentity.of(context["ti"])
         self._ref = job_ref(event.get("job_id", 0), event.get("version_id"))
         self.modelarts_console_url = console_url(self.hook.config, self._ref.job_id, self._ref.version_id)
-        watcher = self._watcher(context, self._ref, print_log=False)  # the trigger printed the lines
+        watcher = self._watcher(context, self._ref)  # prints what the trigger left (its event's log_cursor)
         with waiting.concluding(watcher, context):
             return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
                                                            log=self.log), context)

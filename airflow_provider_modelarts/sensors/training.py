@@ -198,8 +198,7 @@ class TrainingJobSensor(BaseSensorOperator):
         from airflow_provider_modelarts import waiting
 
         self._identity = TaskIdentity.of(context["ti"])
-        watcher = self._watcher_for(context)
-        watcher.print_log = False  # the trigger printed the lines
+        watcher = self._watcher_for(context)  # prints what the trigger left (its event's log_cursor)
         with waiting.concluding(watcher, context):
             return self.result(waiting.complete_from_event(watcher, event, failure_log_lines=self.failure_log_lines,
                                                            log=self.log, hint=RETRAIN_HINT,

@@ -12,7 +12,10 @@ thread of its executor. :meth:`OffLoopLog.drain` waits — without blocking the 
 is written: a tailing trigger drains after each poll that printed lines (while the log path is saturated, tailing
 slows down instead of piling lines up in memory), and a cancelled one before it goes. A trigger's event is never
 held for its log lines: the task resumes, and the lines follow; a process that exits first (a stopped triggerer)
-writes what is still queued on its way out, for up to :data:`EXIT_TIMEOUT` seconds.
+writes what is still queued on its way out, for up to :data:`EXIT_TIMEOUT` seconds. (Airflow closes a trigger's
+log file as soon as it handles the trigger's end, so a line that reaches the supervisor after that lands in the
+triggerer's own output: the lines of the poll that finds the job ended are left to the resumed task, see
+``JobWatcher.tail_ended``.)
 """
 
 from __future__ import annotations

@@ -80,6 +80,7 @@ class TrainingJobTrigger(BaseTrigger):
         watcher = JobWatcher(ModelArtsHook(modelarts_conn_id=self.modelarts_conn_id), self.job_id, self.version_id,
                              print_log=self.print_log, cursor=self.log_cursor, last_status=self.last_status,
                              log=log)
+        watcher.tail_ended = False  # the lines written after the job ended: the task prints them (its event)
         if self.print_log:
             watcher.store = CursorStore.for_task(getattr(self, "task_instance", None), watcher.ref)
             # thousands of triggers share one triggerer, and each save is a metadata-DB write through its
@@ -89,8 +90,8 @@ class TrainingJobTrigger(BaseTrigger):
 
     def _event(self, log: Any, status: str, watcher: Any, version: Any = None, message: str = "",
                **extra: Any) -> TriggerEvent:
-        """The event, at once: its log lines follow through the writer thread (the task resumes without waiting
-        for a busy triggerer's log socket; benchmark 8)."""
+        """The event, at once: its log line follows through the writer thread (the task resumes without waiting
+        for a busy triggerer's log socket; benchmark 8). The task's own log says the outcome again."""
         log.info("%s: %s%s", watcher.ref, status, f" ({message})" if message else "")
         return TriggerEvent({
             "status": status, "job_id": self.job_id, "version_id": self.version_id,
@@ -136,8 +137,9 @@ class TrainingJobTrigger(BaseTrigger):
                     continue
                 outage.over()
                 if version.state.is_terminal:
-                    await watcher.atail()
-                    yield self._event(log, version.state.outcome.value, watcher, version, outcome_message(version))
+                    # the lines written since the last poll are the resumed task's to print (tail_ended)
+                    yield self._event(log, version.state.outcome.value, watcher, version, outcome_message(version),
+                                      log_cursor=watcher.cursor.to_json() if self.print_log else None)
                     return
                 if self.deadline is not None and time.time() >= self.deadline:
                     await self._flush(watcher)

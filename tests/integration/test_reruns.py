@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 
 import pytest
 from helpers import unique
@@ -14,6 +15,7 @@ from integration.test_lifecycle import TaskInstanceStub, ctx, framework_op, line
 
 from airflow_provider_modelarts import task_state, waiting
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 from airflow_provider_modelarts.triggers.training import TrainingJobTrigger
 
 pytestmark = pytest.mark.slow(33)  # seconds in the suite: started first (tests/conftest.py)
@@ -96,8 +98,41 @@ def test_a_restarted_trigger_prints_no_line_twice(emu, api, lines):  # noqa: F81
     assert first and len(first) < 40, first
     event = asyncio.run(run())  # a new triggerer starts the same trigger from its kwargs
     assert event["status"] == "success"
+    # the task resumes: it prints the lines the trigger left (written after the job ended), from the event's cursor
+    sensor = TrainingJobSensor(task_id="wait", job_id=result["job_id"], version_id=result.get("version_id"),
+                               deferrable=True)
+    assert sensor.execute_complete(ctx(ti), event=event)["outcome"] == "success"
     counts = ticks(lines())
     assert counts == {f"tick-{i:03d}": 1 for i in range(40)}, {k: v for k, v in counts.items() if v != 1}
+
+
+def test_a_trigger_that_starts_after_the_job_ended_leaves_its_lines_to_the_task(emu, api, lines):  # noqa: F811
+    """A triggerer restarted after the job ended (the e2e restart test caught this): Airflow closes a trigger's
+    log file as soon as it handles the trigger's end, so lines the trigger logged just before its event landed in
+    the triggerer's own output. The trigger prints nothing it read after the job ended; the task does."""
+    ti = TaskInstanceStub()
+    result = framework_op(emu, unique("endedfirst"), TICKS.format(n=30, delay=0.01)).execute(ctx(ti))  # wait=False
+    hook = ModelArtsHook()
+    deadline = time.monotonic() + 60
+    while not hook.get_job(result["job_id"], result.get("version_id")).state.is_terminal:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"), poll_interval=0.1)
+    trigger.task_instance = ti
+
+    async def first() -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    event = asyncio.run(first())
+    assert event["status"] == "success" and event["log_cursor"] == {}
+    assert ticks(lines()) == {}
+    sensor = TrainingJobSensor(task_id="wait", job_id=result["job_id"], version_id=result.get("version_id"),
+                               deferrable=True)
+    assert sensor.execute_complete(ctx(ti), event=event)["outcome"] == "success"
+    counts = ticks(lines())
+    assert counts == {f"tick-{i:03d}": 1 for i in range(30)}, counts
 
 
 @pytest.mark.parametrize("interval", [None, "0"])
@@ -113,7 +148,7 @@ def test_a_trigger_saves_its_cursor_every_interval_and_when_cancelled(emu, api, 
     real_save = CursorStore.save
     monkeypatch.setattr(CursorStore, "save", lambda self, *a, **kw: saves.append(a) or real_save(self, *a, **kw))
     ti = TaskInstanceStub()
-    result = framework_op(emu, unique("cadence"), TICKS.format(n=60, delay=0.05)).execute(ctx(ti))
+    result = framework_op(emu, unique("cadence"), TICKS.format(n=100, delay=0.1)).execute(ctx(ti))
     trigger = TrainingJobTrigger(job_id=result["job_id"], version_id=result.get("version_id"), poll_interval=0.2)
     trigger.task_instance = ti
 
@@ -123,7 +158,11 @@ def test_a_trigger_saves_its_cursor_every_interval_and_when_cancelled(emu, api, 
                 pytest.fail("the job cannot have ended yet")
 
         task = asyncio.create_task(consume())
-        while len(ticks(lines())) < 20:  # several polls that printed lines
+        deadline = asyncio.get_running_loop().time() + 8  # the job prints for 10 s
+        # several polls that printed lines (on a loaded machine one poll may print many): by default no save
+        # comes while it runs, whatever the wait; with 0 the second save ends the wait
+        while len(ticks(lines())) < 20 or (interval is not None and len(saves) < 2):
+            assert asyncio.get_running_loop().time() < deadline, (len(ticks(lines())), saves)
             await asyncio.sleep(0.05)
         saves_while_running.extend(saves)
         task.cancel()  # the triggerer stops

@@ -35,9 +35,6 @@ class SlowWatcher:
         code = 10 if len(self.starts) >= self.last else 8
         return JobVersion(job_id=1, version_id=2, job_name="j", version_name="V0001", state=JobState(code))
 
-    async def atail(self) -> None:
-        pass
-
     async def aflush(self) -> None:
         pass
 
