@@ -23,11 +23,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >
 fi
 echo "== ruff (Airflow ${AIRFLOW_VERSION})"
 "$VENV/bin/ruff" check .
-# pytest-xdist: PYTEST_WORKERS workers (3: most tests wait on an emulator or an Airflow stack, not on a core); a
+# pytest-xdist: PYTEST_WORKERS workers (4: most tests wait on an emulator or an Airflow stack, not on a core); a
 # module's tests stay on one worker (--dist loadfile), so each e2e stack (one module per API version) starts once;
 # modules go out in the order tests/conftest.py gives them, the slowest first (--no-loadscope-reorder).
 # PYTEST_WORKERS=0, or -n / --numprocesses in the arguments: as given.
-WORKERS="${PYTEST_WORKERS:-3}"
+WORKERS="${PYTEST_WORKERS:-4}"
 PARALLEL=()
 if [ "$WORKERS" != "0" ] && [[ " $* " != *" -n"* && " $* " != *" --numprocesses"* ]]; then
   PARALLEL=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder)
