@@ -47,9 +47,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(database: str = "airflow") -> Generator[tuple[str, int], None, None]:
+def server(database: str = "airflow", durable: bool = True) -> Generator[tuple[str, int], None, None]:
     """Start a server, create ``database``, yield its SQLAlchemy URL and the server's PID; stop the server
-    (SIGINT: fast shutdown)."""
+    (SIGINT: fast shutdown). ``durable=False``: no fsync (a test's throwaway DB: commits do not wait for the disk;
+    the benchmarks keep the production default)."""
     bindir = binaries()
     if bindir is None:
         raise RuntimeError("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
@@ -61,12 +62,13 @@ def server(database: str = "airflow") -> Generator[tuple[str, int], None, None]:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
     port = _free_port()
-    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, user=user, timeout=300)
+    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8",
+                    *([] if durable else ["--no-sync"])], check=True, capture_output=True, user=user, timeout=300)
+    no_fsync = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
         [str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(root),
-         "-c", "max_connections=200"],
+         "-c", "max_connections=200", *no_fsync],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, user=user, start_new_session=True)
     try:
         deadline = time.time() + 60

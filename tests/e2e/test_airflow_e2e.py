@@ -156,7 +156,7 @@ def stack(request, tmp_path_factory):
             pytest.fail("the e2e stack's metadata DB is PostgreSQL: Debian's postgresql and the test extra's psycopg2 "
                         "+ asyncpg are needed (scripts/test.sh installs them)")
         # PostgreSQL, as in production: the scenarios run DAGs at once, and SQLite answers "database is locked"
-        sql_url, _ = database.enter_context(pg_server.server())
+        sql_url, _ = database.enter_context(pg_server.server(durable=False))
         emu.add_dataset("demo-dataset", "v1", "/modelarts-demo/seed/dataset/v1/")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env.update({
