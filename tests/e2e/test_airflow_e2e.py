@@ -274,7 +274,7 @@ def _examples(s: Scenarios) -> None:
         sensor_states.add(state)
         if state in ("success", "failed", "upstream_failed"):
             break
-        time.sleep(0.3)
+        time.sleep(1.0)  # the sensor defers for ~10 s: a poll a second sees it; each poll costs the api-server
     for dag_id, run_id in runs.items():
         assert _wait_run(airflow, dag_id, run_id) == "success", (dag_id, airflow.task_logs(dag_id, run_id, "train"))
 
@@ -410,7 +410,7 @@ def _kill(s: Scenarios) -> None:
     run_id = airflow.trigger("e2e_kill")
     airflow.wait_for("the training to run", lambda: airflow.ti("e2e_kill", run_id, "train")["state"] == "running"
                      and "still training" in "".join(airflow.task_logs("e2e_kill", run_id, "train").values()), 120,
-                     interval=0.5)
+                     interval=1.0)
     job_id = airflow.xcom("e2e_kill", run_id, "train", "job_id")
     version_id = airflow.xcom("e2e_kill", run_id, "train", "version_id") if airflow.api_version == "v1" else None
     airflow.api("PATCH", f"/dags/e2e_kill/dagRuns/{run_id}/taskInstances/train", {"new_state": "failed"})
@@ -459,7 +459,7 @@ def _deferred_with_job(airflow: Airflow, dag_id: str, run_id: str, task_id: str,
             return False
         text = "".join(airflow.task_logs(dag_id, run_id, task_id).values())
         return len(set(re.findall(r"rerun-line-\d{3}", text))) >= lines
-    airflow.wait_for(f"{dag_id}.{task_id} to be deferred with its job running", ready, 150, interval=0.5)
+    airflow.wait_for(f"{dag_id}.{task_id} to be deferred with its job running", ready, 150, interval=1.0)
 
 
 def _clear(airflow: Airflow, dag_id: str, run_id: str, task_id: str) -> None:
