@@ -112,8 +112,9 @@ def airflow_home(prefix: str, n: int, db_url: str | None, connection: str,
         (home / "patch").mkdir()
         (home / "patch" / "sitecustomize.py").write_text(sitecustomize)
         env["PYTHONPATH"] = f"{home / 'patch'}:{REPO}"
-    for args in (["db", "migrate"], ["dags", "reserialize"]):
-        subprocess.run([AIRFLOW, *args], env=env, check=True, capture_output=True, timeout=600)
+    from helpers import airflow_commands
+
+    airflow_commands(env, ["db", "migrate"], ["dags", "reserialize"])  # one process for both
     return home, env
 
 

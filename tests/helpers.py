@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -33,6 +36,33 @@ for i in range(30):
 print("Traceback: something broke in the training loop", flush=True)
 sys.exit(3)
 """
+
+
+#: Airflow's CLI entry point (``airflow.__main__.main``) run for several commands in one process: one interpreter
+#: start and one Airflow import instead of one per command (the suite's time); each command's output ends with
+#: ``CLI_SEPARATOR``
+_CLI = """
+import json, sys
+from airflow.__main__ import main
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["airflow", *argv]
+    main()
+    print(%r, flush=True)
+"""
+CLI_SEPARATOR = "--- end of command ---"
+
+
+def airflow_commands(env: dict[str, str], *commands: list[str], timeout: float = 600) -> list[str]:
+    """Run ``airflow <command>`` for each command, in order, in one process with ``env``; each one's stdout.
+    Fails with the output when a command fails."""
+    proc = subprocess.run([sys.executable, "-c", _CLI % CLI_SEPARATOR, json.dumps(commands)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow {commands} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    outputs = proc.stdout.split(CLI_SEPARATOR + "\n")
+    if len(outputs) != len(commands) + 1:
+        raise RuntimeError(f"airflow {commands}: {len(outputs) - 1} outputs:\n{proc.stdout[-3000:]}")
+    return outputs[:-1]
 
 
 def unique(prefix: str = "job") -> str:

@@ -72,10 +72,12 @@ class Airflow:
             proc.wait(10)
 
     def stop(self) -> None:
+        """The end of the module: SIGTERM, and SIGKILL for what has not exited 5 s later (nothing of the stack is
+        kept; a graceful stop is what ``stop_component`` tests)."""
         for proc in self.processes.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 5
         for proc in self.processes.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import airflow_commands
 
-pytestmark = pytest.mark.slow(35)  # seconds in the suite: started first (tests/conftest.py)
-
-#: Airflow's CLI entry point, run for several commands in one process (one interpreter start instead of five: the
-#: suite's time); each command's output ends with ``SEPARATOR``
-CLI = """
-import json, sys
-from airflow.__main__ import main
-for argv in json.loads(sys.argv[1]):
-    sys.argv = ["airflow", *argv]
-    main()
-    print("{separator}", flush=True)
-"""
-SEPARATOR = "--- end of command ---"
+pytestmark = pytest.mark.slow(10)  # seconds in the suite: started first (tests/conftest.py)
 
 
 def _airflow(home: Path, *commands: list[str]) -> list[str]:
-    """Each command's stdout, as ``airflow <command>`` prints it."""
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    proc = subprocess.run([sys.executable, "-c", CLI.format(separator=SEPARATOR),
-                           json.dumps(commands)],
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    outputs = proc.stdout.split(SEPARATOR + "\n")
-    assert len(outputs) == len(commands) + 1, proc.stdout[-3000:]
-    return outputs[:-1]
+    """Each command's stdout, as ``airflow <command>`` prints it (one process for all: helpers.airflow_commands)."""
+    return airflow_commands({**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"},
+                            *commands, timeout=180)
 
 
 def test_provider_is_listed_and_connection_type_kept(tmp_path):
