@@ -12,16 +12,19 @@ from airflow_provider_modelarts.operators.training import CreateTrainingJobOpera
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 
 BUCKET = "/modelarts-demo/e2e-rerun"
-#: the job the triggerer restart interrupts prints this many lines, two a second: 20 s, so the restarted triggerer
-#: (up in ~8 s on a loaded machine) still tails it live
-RESTART_LINES = 40
+#: the job the triggerer restart interrupts prints at least ten lines and then on, two a second, until the test
+#: writes this file into its data directory (after the restarted triggerer has tailed it live; at most 200 s)
+RELEASE = "release-restart"
 SCRIPT = """
-import argparse, sys, time
+import argparse, os, sys, time
 p = argparse.ArgumentParser()
 p.add_argument("--lines", type=int, default=40); p.add_argument("--exit_code", type=int, default=0)
+p.add_argument("--until", default=""); p.add_argument("--data_url", default="")
 a, _ = p.parse_known_args()
-for i in range(a.lines):
+i = 0
+while i < a.lines or (a.until and i < 400 and not os.path.exists(os.path.join(a.data_url, a.until))):
     print("rerun-line-%03d" % i, flush=True)
+    i += 1
     time.sleep(0.5)
 sys.exit(a.exit_code)
 """
@@ -33,13 +36,13 @@ def upload() -> None:
     ObsHook().upload_string(path=f"{BUCKET}/data/x.csv", text="1,1\n")
 
 
-def training(dag_id: str, lines: int = 40, exit_code: int = 0, **kwargs) -> CreateTrainingJobOperator:
+def training(dag_id: str, lines: int = 40, exit_code: int = 0, until: str = "", **kwargs) -> CreateTrainingJobOperator:
     kwargs.setdefault("train_instance_count", 1)
     return CreateTrainingJobOperator(
         task_id="train", framework_type="PyTorch", framework_version="PyTorch-1.0.0-python3.6",
         code_dir=f"{BUCKET}/code/", boot_file=f"{BUCKET}/code/train.py", inputs=f"{BUCKET}/data/",
         output_path=f"{BUCKET}/out/{dag_id}/", train_instance_type="modelarts.vm.cpu.2u",
-        hyperparameters={"lines": lines, "exit_code": exit_code}, **kwargs)
+        hyperparameters={"lines": lines, "exit_code": exit_code, **({"until": until} if until else {})}, **kwargs)
 
 
 def dag(dag_id: str, **kwargs) -> DAG:
@@ -62,7 +65,8 @@ with dag("e2e_rerun_sensor"):
 
 # the triggerer is restarted while it tails this job's log: each line reaches the task log once
 with dag("e2e_triggerer_restart"):
-    upload() >> training("e2e_triggerer_restart", lines=RESTART_LINES, wait=True, deferrable=True, poll_interval=2)
+    upload() >> training("e2e_triggerer_restart", lines=10, until=RELEASE, wait=True, deferrable=True,
+                         poll_interval=2)
 
 # wait=False + sensor, and the training fails: the sensor's error says how to train again
 with dag("e2e_sensor_failure"):
