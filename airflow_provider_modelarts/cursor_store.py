@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -123,6 +124,38 @@ class CursorStore:
             await _in_thread(self.save, cursor, last_status, outage_since)
             if self._saved is not None:
                 _KEYS.add(self.key)
+
+    async def asend(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
+        """Save without waiting for the answer, when none will come (:func:`replies_gone`): the request goes out
+        from a thread of its own, which the unanswered call then keeps for good (a daemon: it does not hold up the
+        exiting process, nor one of the :data:`THREADS` the other triggers' last saves need)."""
+        value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
+        if self._failed or _fingerprint(value) == self._saved:
+            return
+        threading.Thread(target=self.save, args=(cursor, last_status, outage_since), daemon=True,
+                         name="modelarts-cursor-last").start()
+        await asyncio.sleep(SEND_GRACE)  # the request is written by this event loop (Airflow's comms)
+
+
+#: seconds a stopping trigger gives its last save to go out (:meth:`CursorStore.asend`): with 2 s, 300 tailing
+#: triggers stopped at once all saved their cursor (stop 3.3 s); with 0.5 s, 72 of 100
+SEND_GRACE = 2.0
+
+
+def replies_gone() -> bool:
+    """Airflow 3's trigger runner, when it stops, cancels its reader of the supervisor's replies and only then
+    cancels the triggers. A Variable write a cancelled trigger sends still reaches the supervisor, which carries
+    it out, but its reply is never read: the call would wait for ever, holding its thread (measured in Airflow
+    3.3.2's triggerer: of 100 tailing triggers stopped at once, 32 saved their cursor — this module's thread
+    count — each warned, and the stop took 6.2 s; sent without waiting, 100 of 100 and 300 of 300, in 3.2–3.3 s).
+    Airflow 2's triggerer writes Variables to the metadata DB itself: False."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return False
+    reader = getattr(getattr(task_runner, "SUPERVISOR_COMMS", None), "_reader_task", None)
+    done = getattr(reader, "done", None)
+    return bool(done and done())
 
 
 #: threads for the triggerer's Variable calls (they wait, they do not compute)

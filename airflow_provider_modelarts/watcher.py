@@ -140,8 +140,14 @@ class JobWatcher:
         return True
 
     async def aflush(self) -> None:
-        """Save the cursor now, whatever ``save_interval`` says (a trigger being cancelled)."""
-        await self.asave()
+        """Save the cursor now, whatever ``save_interval`` says (a trigger being cancelled); in a stopping
+        Airflow 3 triggerer, without waiting for an answer that will not come (``cursor_store.replies_gone``)."""
+        from airflow_provider_modelarts.cursor_store import replies_gone
+
+        if self.store is not None and replies_gone():
+            await self.store.asend(**self._state())
+        else:
+            await self.asave()
 
     def restore(self) -> None:
         """Continue from the cursor a previous process saved for this job (if any)."""

@@ -91,3 +91,54 @@ def test_without_a_listing_each_trigger_reads_its_own(monkeypatch):
 
     asyncio.run(start_all())
     assert NoListing.gets == 5
+
+
+def test_a_stopping_triggerer_sends_every_last_save_at_once_without_waiting_for_replies(monkeypatch):
+    """Airflow 3's trigger runner, stopping, cancels its reader of the supervisor's replies before it cancels the
+    triggers: a save's reply never comes. All 100 cancelled triggers' saves go out (not the first 32, behind calls
+    that never return), and none of them waits for an answer."""
+    import threading
+    import time
+    import types
+    from unittest import mock
+
+    import pytest
+
+    from airflow_provider_modelarts.watcher import JobWatcher
+
+    task_runner = pytest.importorskip("airflow.sdk.execution_time.task_runner")
+    assert not cursor_store.replies_gone()  # no runner here: replies come
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS",
+                        types.SimpleNamespace(_reader_task=types.SimpleNamespace(done=lambda: True)), raising=False)
+    assert cursor_store.replies_gone()
+    sent: list[str] = []
+    release = threading.Event()
+
+    class NoReply(MemoryVariables):
+        @classmethod
+        def set(cls, key, value, serialize_json=False):
+            sent.append(key)
+            release.wait(30)  # the request went out; its answer never comes
+
+    monkeypatch.setattr(cursor_store, "variables", lambda: NoReply)
+    monkeypatch.setattr(cursor_store, "SEND_GRACE", 0.2)
+    watchers = []
+    for index in range(100):
+        watcher = JobWatcher(mock.MagicMock(), job_id=index, version_id=1, store=_store(index))
+        watcher.cursor.positions["worker-0"] = str(index)
+        watchers.append(watcher)
+
+    async def cancel_all() -> None:
+        await asyncio.wait_for(asyncio.gather(*(w.aflush() for w in watchers)), 5)
+
+    started = time.monotonic()
+    try:
+        asyncio.run(cancel_all())
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while len(sent) < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(sent) == sorted(_store(i).key for i in range(100))
+        assert took < 2, took
+    finally:
+        release.set()
