@@ -464,6 +464,12 @@ def _deferred_with_job(airflow: Airflow, dag_id: str, run_id: str, task_id: str,
     airflow.wait_for(f"{dag_id}.{task_id} to be deferred with its job running", ready, 150, interval=1.0)
 
 
+def _release(emu, run_id: str) -> None:
+    """Let the DAG run's job end (RUN_RELEASE in dags/e2e_rerun.py)."""
+    name = "release-" + run_id.replace(":", "").replace("+", "").replace(".", "")
+    emu.obs_path(f"/modelarts-demo/e2e-rerun/data/{name}").write_text("")
+
+
 def _clear(airflow: Airflow, dag_id: str, run_id: str, task_id: str) -> None:
     airflow.api("POST", f"/dags/{dag_id}/clearTaskInstances", {
         "dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
@@ -508,6 +514,10 @@ def _clear_operator(s: Scenarios, dag_id: str, state: str) -> None:
     _deferred_with_job(airflow, dag_id, run_id, "train", state=state)
     ids = _ids(airflow, dag_id, run_id)
     _clear(airflow, dag_id, run_id, "train")
+    airflow.wait_for("the next try to reattach (or train again)", lambda: any(
+        name.startswith("attempt=2") and ("Reattaching to" in text or "creating a new one" in text)
+        for name, text in airflow.task_logs(dag_id, run_id, "train").items()), 150, task=(dag_id, run_id, "train"))
+    _release(emu, run_id)
     assert _wait_run(airflow, dag_id, run_id) == "success", airflow.task_logs(dag_id, run_id, "train")
     ti = airflow.ti(dag_id, run_id, "train")
     result = airflow.xcom(dag_id, run_id, "train", "return_value")
@@ -532,6 +542,10 @@ def _clear_sensor(s: Scenarios) -> None:
     _deferred_with_job(airflow, "e2e_rerun_sensor", run_id, "wait")
     ids = _ids(airflow, "e2e_rerun_sensor", run_id)
     _clear(airflow, "e2e_rerun_sensor", run_id, "wait")
+    airflow.wait_for("the sensor's next try to wait for the job", lambda: (
+        ti := airflow.ti("e2e_rerun_sensor", run_id, "wait"))["try_number"] == 2 and ti["state"] == "deferred", 150,
+        task=("e2e_rerun_sensor", run_id, "wait"))
+    _release(emu, run_id)
     assert _wait_run(airflow, "e2e_rerun_sensor", run_id) == "success"
     assert airflow.ti("e2e_rerun_sensor", run_id, "wait")["try_number"] == 2
     result = airflow.xcom("e2e_rerun_sensor", run_id, "wait", "return_value")  # the sensor returns the job too

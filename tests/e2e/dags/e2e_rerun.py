@@ -15,6 +15,10 @@ BUCKET = "/modelarts-demo/e2e-rerun"
 #: the job the triggerer restart interrupts prints at least ten lines and then on, two a second, until the test
 #: writes this file into its data directory (after the restarted triggerer has tailed it live; at most 200 s)
 RELEASE = "release-restart"
+#: the jobs users clear or mark failed run until the test releases their DAG run (``release-<run id>`` without
+#: ``:+.``), after the next try has reattached: a loaded machine can take longer to start that try than a job of
+#: fixed length runs
+RUN_RELEASE = "release-{{ run_id | replace(':', '') | replace('+', '') | replace('.', '') }}"
 SCRIPT = """
 import argparse, os, sys, time
 p = argparse.ArgumentParser()
@@ -51,15 +55,17 @@ def dag(dag_id: str, **kwargs) -> DAG:
 
 # clear it while deferred: the next try reattaches and completes; mark it failed: the job stops
 with dag("e2e_rerun_operator"):
-    upload() >> training("e2e_rerun_operator", wait=True, deferrable=True, poll_interval=2)
+    upload() >> training("e2e_rerun_operator", lines=10, until=RUN_RELEASE, wait=True, deferrable=True,
+                         poll_interval=2)
 
 # the same waiting in the worker: clearing it kills the running try, whose on_kill must leave the job alone
 with dag("e2e_rerun_sync"):
-    upload() >> training("e2e_rerun_sync", wait=True, deferrable=False, poll_interval=2)
+    upload() >> training("e2e_rerun_sync", lines=10, until=RUN_RELEASE, wait=True, deferrable=False,
+                         poll_interval=2)
 
 # clear the deferred sensor: the job keeps running (the sensor did not create it), the next try sees it complete
 with dag("e2e_rerun_sensor"):
-    upload() >> training("e2e_rerun_sensor") >> TrainingJobSensor(
+    upload() >> training("e2e_rerun_sensor", lines=10, until=RUN_RELEASE) >> TrainingJobSensor(
         task_id="wait", job_id="{{ ti.xcom_pull(task_ids='train', key='job_id') }}",
         version_id="{{ ti.xcom_pull(task_ids='train', key='version_id') }}", deferrable=True, poll_interval=2)
 
