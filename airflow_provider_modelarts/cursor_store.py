@@ -86,9 +86,14 @@ class CursorStore:
         self._saved = _fingerprint(value)
         return value
 
-    def save(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
+    def _unsaved(self, cursor: dict[str, str], last_status: Any, outage_since: float | None) -> dict | None:
+        """The value to save, or None when there is nothing to do (saved already, or Variables unreachable)."""
         value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
-        if self._failed or _fingerprint(value) == self._saved:
+        return None if self._failed or _fingerprint(value) == self._saved else value
+
+    def save(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
+        value = self._unsaved(cursor, last_status, outage_since)
+        if value is None:
             return
         try:
             variables().set(self.key, value, serialize_json=True)
@@ -119,8 +124,7 @@ class CursorStore:
         return await _in_thread(self.load)
 
     async def asave(self, cursor: dict[str, str], last_status: Any, outage_since: float | None = None) -> None:
-        value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
-        if not self._failed and _fingerprint(value) != self._saved:
+        if self._unsaved(cursor, last_status, outage_since) is not None:
             await _in_thread(self.save, cursor, last_status, outage_since)
             if self._saved is not None:
                 _KEYS.add(self.key)
@@ -129,8 +133,7 @@ class CursorStore:
         """Save without waiting for the answer, when none will come (:func:`replies_gone`): the request goes out
         from a thread of its own, which the unanswered call then keeps for good (a daemon: it does not hold up the
         exiting process, nor one of the :data:`THREADS` the other triggers' last saves need)."""
-        value = {"job": self.job, "cursor": cursor, "last_status": last_status, "outage_since": outage_since}
-        if self._failed or _fingerprint(value) == self._saved:
+        if self._unsaved(cursor, last_status, outage_since) is None:
             return
         threading.Thread(target=self.save, args=(cursor, last_status, outage_since), daemon=True,
                          name="modelarts-cursor-last").start()

@@ -224,8 +224,8 @@ class Scenarios:
         self.airflow, self.emu = airflow, emu
         self.quickstart_run: str | None = None  # the example scenario's quickstart run (OpenLineage reads it)
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="e2e-scenario")
-        # the longest first (a job of 20 s after 10 s in the queue, or three DAGs); the OpenLineage scenario waits
-        # for the example scenario: it goes last, not to hold a worker early
+        # the longest first (a job held until the scenario releases it, after 10 s in the queue; or three DAGs); the
+        # OpenLineage scenario waits for the example scenario: it goes last, not to hold a worker early
         order = sorted(SCENARIOS, key=lambda name: (name == "openlineage", name not in LONGEST))
         self.futures = {name: self.pool.submit(SCENARIOS[name], self) for name in order}
 
@@ -622,9 +622,8 @@ def test_clearing_a_waiting_operator_reattaches_and_the_rerun_completes(scenario
 
 def test_triggerer_restart_prints_every_training_line_once(alone):
     """The triggerer is stopped while it tails a job and started again; the job runs on until the restarted
-    triggerer has tailed it live (it then writes ``release-restart`` into the job's data directory: see
-    dags/e2e_rerun.py), and ends. Every line is in the task's logs once: the first triggerer's, the second's and
-    the worker's after it resumed."""
+    triggerer has tailed it live (then the test releases it: see dags/e2e_rerun.py), and ends. Every line is in
+    the task's logs once: the first triggerer's, the second's and the worker's after it resumed."""
     airflow, emu = alone
     dag_id = "e2e_triggerer_restart"
     run_id = airflow.trigger(dag_id)
@@ -639,12 +638,8 @@ def test_triggerer_restart_prints_every_training_line_once(alone):
                    for name, text in airflow.task_logs(dag_id, run_id, "train").items())
     airflow.wait_for("the restarted triggerer to tail the running job", restarted_tails, 150,
                      task=(dag_id, run_id, "train"))
-    release = emu.obs_path("/modelarts-demo/e2e-rerun/data/release-restart")  # RELEASE in the DAG file
-    release.write_text("")
-    try:
-        assert _wait_run(airflow, dag_id, run_id, timeout=240) == "success"
-    finally:
-        release.unlink()
+    _release(emu, run_id)
+    assert _wait_run(airflow, dag_id, run_id, timeout=240) == "success"
     logs = airflow.task_logs(dag_id, run_id, "train")
     counts = _line_counts("".join(logs.values()))
     assert len([n for n in logs if ".trigger." in n]) >= 2, f"the trigger ran in one triggerer only: {list(logs)}"

@@ -12,14 +12,13 @@ from airflow_provider_modelarts.operators.training import CreateTrainingJobOpera
 from airflow_provider_modelarts.sensors.training import TrainingJobSensor
 
 BUCKET = "/modelarts-demo/e2e-rerun"
-#: the job the triggerer restart interrupts prints at least ten lines and then on, two a second, until the test
-#: writes this file into its data directory (after the restarted triggerer has tailed it live; at most 200 s)
-RELEASE = "release-restart"
-#: the jobs users clear or mark failed run until the test releases their DAG run (``release-<run id>`` without
-#: ``:+.``), after the next try has reattached: a loaded machine can take longer to start that try than a job of
-#: fixed length runs. Then they print for 10 s more (``tail``): a task that resumes from its deferral a moment
-#: after it deferred can be failed by Airflow 3.3's LocalExecutor, whose late "success" event of the deferring
-#: process overrules the resumed try (seen 6 s after the deferral on a loaded machine; cf. the reschedule DAG)
+#: the jobs users clear or mark failed, and the one the triggerer restart interrupts, print at least ten lines and
+#: then on, two a second, until the test releases their DAG run (writes ``release-<run id>`` without ``:+.`` into
+#: the job's data directory; at most 200 s): after the next try has reattached (a loaded machine can take longer to
+#: start that try than a job of fixed length runs), or after the restarted triggerer has tailed the job live. The
+#: cleared ones then print for 10 s more (``tail``): a task that resumes from its deferral a moment after it
+#: deferred can be failed by Airflow 3.3's LocalExecutor, whose late "success" event of the deferring process
+#: overrules the resumed try (seen 6 s after the deferral on a loaded machine; cf. the reschedule DAG)
 RUN_RELEASE = "release-{{ run_id | replace(':', '') | replace('+', '') | replace('.', '') }}"
 SCRIPT = """
 import argparse, os, sys, time
@@ -79,7 +78,7 @@ with dag("e2e_rerun_sensor"):
 
 # the triggerer is restarted while it tails this job's log: each line reaches the task log once
 with dag("e2e_triggerer_restart"):
-    upload() >> training("e2e_triggerer_restart", lines=10, until=RELEASE, wait=True, deferrable=True,
+    upload() >> training("e2e_triggerer_restart", lines=10, until=RUN_RELEASE, wait=True, deferrable=True,
                          poll_interval=2)
 
 # wait=False + sensor, and the training fails: the sensor's error says how to train again
